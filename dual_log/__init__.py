@@ -1,0 +1,39 @@
+"""dual_log: every log record to stdout and to a rotating file on a volume, at once.
+
+The platform ships stdout over its network; the file on a volume is the copy that
+survives when that pipeline does not. ``dual_log.setup()`` attaches both sinks to the
+root logger; the handler and formatter classes below can also be named from
+``logging.config.dictConfig`` (and so from Django's ``LOGGING``).
+
+Framework integrations live in ``dual_log.django`` and ``dual_log.flask``, which this
+module never imports.
+"""
+
+from __future__ import annotations
+
+from dual_log._file import FileHandler
+from dual_log._formatting import JsonFormatter, TextFormatter
+from dual_log._lifecycle import flush_all, install_signal_handlers
+from dual_log._redact import MASK, SENSITIVE_KEYS, Redactor
+from dual_log._settings import OPTIONS, Settings
+from dual_log._setup import DualLog, setup
+from dual_log._stdout import StdoutHandler
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MASK",
+    "OPTIONS",
+    "SENSITIVE_KEYS",
+    "DualLog",
+    "FileHandler",
+    "JsonFormatter",
+    "Redactor",
+    "Settings",
+    "StdoutHandler",
+    "TextFormatter",
+    "__version__",
+    "flush_all",
+    "install_signal_handlers",
+    "setup",
+]

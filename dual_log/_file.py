@@ -1,0 +1,253 @@
+"""The file sink: the local copy on a volume, which must survive what the network does not."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from dual_log import _lifecycle, _records, _settings
+from dual_log._formatting import JsonFormatter
+from dual_log._queue import BackgroundWriter
+from dual_log._report import FaultReport
+from dual_log._rotation import RotatingFile
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+# Backoff between attempts to reopen a failing file: short enough that a volume mounted
+# again is written within seconds, long enough that a dead one costs almost nothing.
+FIRST_RETRY = 0.25
+LAST_RETRY = 5.0
+# Largest batch appended at once from the writer thread.
+MAX_CHUNK = 1 << 20
+
+
+class FileHandler(logging.Handler):
+    """Writes records to a rotating file that several processes can share.
+
+    A fault of the file (folder missing, read-only, full, deleted; the path taken by a
+    folder) never raises into the application and never stops other handlers: the
+    records the file misses are counted in ``missed``, one line on stderr names the path
+    and the OS error, and the file is reopened by itself, with backoff from 0.25 s to
+    5 s, once the fault is gone.
+
+    Every argument after ``filename`` is keyword-only and validated at once; sizes and
+    modes may be given as text, so a ``dictConfig`` file can name them plainly.
+
+    Args:
+        filename: the log file, e.g. ``"/logs/app.log"``.
+        max_bytes: rotate when the file reaches this size (``10485760``, ``"10MB"``,
+            ``"10 MiB"``); 0 turns size rotation off. Default ``"10MiB"``.
+        keep: rotated files kept: ``app.log.1`` (newest) to ``app.log.<keep>``. Default 5.
+        when: also rotate by time, as ``TimedRotatingFileHandler`` reads ``when``
+            (``"S"``, ``"M"``, ``"H"``, ``"D"``, ``"MIDNIGHT"``, ``"W0"``-``"W6"``; UTC).
+            Default None: size only.
+        compress: gzip rotated files (``app.log.1.gz``). Default False.
+        max_age_days: also delete rotated files older than this many days. Default None.
+        queue: write from a background thread; the log call only queues a copy of the
+            record. Default True. False writes in the calling thread.
+        queue_size: records the queue holds before the overflow policy applies
+            (see ``dual_log._queue``). Default 10000.
+        queue_timeout: seconds a log call waits for room in a full queue before its
+            record is dropped and counted. Default 1.0.
+        create_dirs: create a missing folder (with ``dir_mode``). Default False: a
+            missing folder usually means an unmounted volume, which is reported, not
+            papered over by writing to the container's own disk.
+        file_mode: permissions of the log, lock and rotated files. Default ``0o640``.
+        dir_mode: permissions of a folder created by ``create_dirs``. Default ``0o750``.
+
+    Raises:
+        ValueError: a bad option value, naming the option and what is allowed.
+    """
+
+    def __init__(
+        self,
+        filename: str | os.PathLike[str],
+        *,
+        max_bytes: int | str = "10MiB",
+        keep: int | str = 5,
+        when: str | None = None,
+        compress: bool | str = False,
+        max_age_days: float | str | None = None,
+        queue: bool | str = True,
+        queue_size: int | str = 10_000,
+        queue_timeout: float | str = 1.0,
+        create_dirs: bool | str = False,
+        file_mode: int | str = 0o640,
+        dir_mode: int | str = 0o750,
+    ) -> None:
+        super().__init__()
+        self.path = os.path.abspath(_settings.parse_path(filename, "filename"))
+        self.create_dirs = _settings.parse_bool(create_dirs, "create_dirs")
+        self.dir_mode = _settings.parse_mode(dir_mode, "dir_mode")
+        self._file = RotatingFile(
+            self.path,
+            max_bytes=_settings.parse_size(max_bytes, "max_bytes"),
+            keep=_settings.parse_count(keep, "keep"),
+            when=_settings.parse_when(when, "when"),
+            compress=_settings.parse_bool(compress, "compress"),
+            max_age_days=_settings.parse_optional_days(max_age_days, "max_age_days"),
+            file_mode=_settings.parse_mode(file_mode, "file_mode"),
+        )
+        max_size = self._file.max_bytes
+        self._chunk_bytes = min(MAX_CHUNK, max(1, max_size // 8)) if max_size else MAX_CHUNK
+        self._writer: BackgroundWriter | None = None
+        if _settings.parse_bool(queue, "queue"):
+            self._writer = BackgroundWriter(
+                self._write_records,
+                size=_settings.parse_count(queue_size, "queue_size", 1),
+                timeout=_settings.parse_seconds(queue_timeout, "queue_timeout"),
+            )
+        self.setFormatter(JsonFormatter())
+        self.written = 0
+        self._missed = 0
+        self._io_lock = threading.Lock()
+        self._retry_at = 0.0
+        self._delay = 0.0
+        self._error: BaseException | None = None
+        self._faults = FaultReport(
+            f"the log file {self.path}", "Records still go to stdout; dual_log retries by itself"
+        )
+        _lifecycle.track(self)
+        folder = os.path.dirname(self.path)
+        if not self.create_dirs and not os.path.isdir(folder):
+            # Say it at start-up, not at the first record: this is the unmounted volume.
+            self._faults.failed(
+                FileNotFoundError(2, "No such file or directory", folder), 0, self._hint()
+            )
+
+    # Counters -----------------------------------------------------------------------
+
+    @property
+    def missed(self) -> int:
+        """Records that did not reach the file: write faults plus queue overflow."""
+        return self._missed + self.dropped
+
+    @property
+    def dropped(self) -> int:
+        """Records the full queue's overflow policy dropped (part of ``missed``)."""
+        return self._writer.dropped if self._writer is not None else 0
+
+    @property
+    def failing(self) -> bool:
+        """Whether the file is failing now."""
+        return self._faults.failing
+
+    @property
+    def queued(self) -> bool:
+        """Whether records are written from the background thread."""
+        return self._writer is not None
+
+    # logging.Handler ----------------------------------------------------------------
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write ``record`` now, or queue a copy of it for the writer thread."""
+        try:
+            if self._writer is not None:
+                redactor = getattr(self.formatter, "redactor", None)
+                self._writer.put(_records.snapshot(record, redactor))
+            else:
+                self._write_lines([self._format(record)])
+        except RecursionError:  # the stdlib idiom: recursion in logging itself is a bug to see
+            raise
+        except Exception:  # a bug of dual_log's own; still never the application's problem
+            self.handleError(record)
+
+    def flush(self, timeout: float = 5.0) -> bool:  # type: ignore[override]
+        """Wait until every queued record is written; False if ``timeout`` ran out."""
+        if self._writer is None:
+            return True
+        return self._writer.flush(timeout)
+
+    def close(self) -> None:
+        """Write what is queued, then close the file; a later record reopens it."""
+        if self._writer is not None:
+            self._writer.close()
+        with self._io_lock:
+            self._file.close()
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"<FileHandler {self.path} ({logging.getLevelName(self.level)})>"
+
+    # Writing ------------------------------------------------------------------------
+
+    def _format(self, record: logging.LogRecord) -> str:
+        try:
+            return self.format(record)
+        except Exception as exc:  # a user formatter that raises; ours never do
+            return (
+                f"[dual_log: record not formatted: {type(exc).__name__}] "
+                + _records.escape_text(_records.render_message(record))
+            )
+
+    def _write_records(self, records: list[logging.LogRecord]) -> None:
+        lines = [self._format(r) for r in records]
+        # A batch is appended under one lock, after one rotation check: cut it so the
+        # file overshoots max_bytes by a fraction of it, not by a whole queue.
+        limit = self._chunk_bytes
+        start = 0
+        size = 0
+        for end, line in enumerate(lines):
+            size += len(line) + 1
+            if size >= limit:
+                self._write_lines(lines[start : end + 1])
+                start = end + 1
+                size = 0
+        if start < len(lines):
+            self._write_lines(lines[start:])
+
+    def _write_lines(self, lines: Sequence[str]) -> None:
+        with self._io_lock:
+            now = time.monotonic()
+            if now < self._retry_at and self._error is not None:
+                self._missed += len(lines)
+                self._faults.failed(self._error, len(lines))
+                return
+            try:
+                self._ensure_folder()
+                self._file.append(lines)
+            except Exception as exc:  # OSError above all; whatever it is, count and go on
+                done = self._file.complete(lines)
+                self.written += done
+                self._missed += len(lines) - done
+                self._file.close()
+                self._error = exc
+                self._delay = min(max(self._delay * 2, FIRST_RETRY), LAST_RETRY)
+                self._retry_at = now + self._delay
+                self._faults.failed(exc, len(lines) - done, self._hint())
+            else:
+                self.written += len(lines)
+                self._error = None
+                self._delay = 0.0
+                if self._faults.failing:
+                    self._faults.succeeded()
+
+    def _ensure_folder(self) -> None:
+        folder = os.path.dirname(self.path)
+        if self.create_dirs and not os.path.isdir(folder):
+            os.makedirs(folder, mode=self.dir_mode, exist_ok=True)
+            os.chmod(folder, self.dir_mode)  # makedirs' mode is masked by the umask
+
+    def _hint(self) -> str:
+        folder = os.path.dirname(self.path)
+        if os.path.isdir(folder):
+            return ""
+        if self.create_dirs:
+            return f" The folder {folder} is missing and could not be created."
+        return (
+            f" The folder {folder} does not exist: is the volume mounted? "
+            "(dual_log does not create it unless create_dirs=True.)"
+        )
+
+    def after_fork_in_child(self) -> None:
+        """Start the child with its own locks, queue and counters; the file is shared."""
+        self._io_lock = threading.Lock()
+        self._faults.after_fork_in_child()
+        self.written = 0
+        self._missed = 0
+        if self._writer is not None:
+            self._writer.after_fork_in_child()

@@ -1,0 +1,201 @@
+"""The two formats a sink can write: human text lines and JSON lines.
+
+Both formatters work on a copy of the record (see ``_records``), so nothing one of them
+computes (an escaped message, a cached traceback, an ``asctime``) reaches the other sink,
+and neither ever raises: a record that cannot be formatted as asked is still written,
+marked with what went wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
+
+from dual_log import _records, _settings
+from dual_log._redact import Redactor
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+# Quoted in the README's option table and in integrations/*: amend them there if edited here.
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+JSON_FIELDS = "%(levelname)s %(name)s %(message)s %(process)d"
+JSON_RENAMES = {"levelname": "level", "name": "logger", "process": "pid"}
+
+
+class TextFormatter(logging.Formatter):
+    """One human-readable line per record (the traceback, if any, follows on its own lines).
+
+    Args:
+        fmt: a ``logging`` format string; default ``"%(asctime)s %(levelname)s %(name)s
+            %(message)s"``.
+        datefmt: passed to ``logging.Formatter``.
+        style: ``"%"``, ``"{"`` or ``"$"``, as in ``logging.Formatter``.
+        validate: check ``fmt`` against ``style`` at once.
+        defaults: values for fields a record lacks, as in ``logging.Formatter``.
+        escape: escape CR, LF, other control characters and lone surrogates in the message,
+            so no message can forge a log line (default True).
+        redact: mask values of sensitive keys: True for ``dual_log.SENSITIVE_KEYS``, or
+            the key substrings to mask. Default False.
+    """
+
+    def __init__(
+        self,
+        fmt: str | None = None,
+        datefmt: str | None = None,
+        style: str = "%",
+        validate: bool = True,
+        *,
+        defaults: Mapping[str, Any] | None = None,
+        escape: bool = True,
+        redact: bool | Iterable[str] = False,
+    ) -> None:
+        super().__init__(
+            fmt or TEXT_FORMAT,
+            datefmt,
+            style,  # type: ignore[arg-type]  # typeshed narrows this to a Literal
+            validate,
+            defaults=defaults,
+        )
+        self.escape = escape
+        self.redactor = _redactor(redact)
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format a copy of ``record``; never raises, never changes ``record``."""
+        try:
+            copy = _records.view(record, self.redactor)
+            if copy.exc_info and not copy.exc_text:
+                copy.exc_text = _records.format_exception(copy.exc_info)
+            if self.escape:
+                copy.msg = _records.escape_text(str(copy.msg))
+                if copy.exc_text:
+                    copy.exc_text = "\n".join(
+                        _records.escape_text(line) for line in copy.exc_text.split("\n")
+                    )
+            return super().format(copy)
+        except Exception as exc:  # a user format string or formatTime that raises
+            return (
+                f"{getattr(record, 'levelname', '?')} {getattr(record, 'name', '?')} "
+                f"{_records.escape_text(_records.safe_repr(getattr(record, 'msg', None)))} "
+                f"[dual_log: record not formatted: {type(exc).__name__}]"
+            )
+
+
+class JsonFormatter(_BaseJsonFormatter):
+    """One JSON object per line, built on python-json-logger.
+
+    Each object has ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``, ``pid``,
+    every ``extra`` field, ``exc_info``/``stack_info`` when present, ``static_fields``, and on
+    Fly.io ``fly_app``, ``fly_region``, ``fly_machine`` and ``host``. Line breaks and other
+    control characters are JSON-escaped, so one record is always exactly one line. Values
+    JSON cannot encode are written as their ``str``, else their ``repr``, else a placeholder.
+
+    Args:
+        fmt: the fields to take from the record, as python-json-logger reads them; default
+            ``"%(levelname)s %(name)s %(message)s %(process)d"``.
+        datefmt: used only if ``fmt`` names ``asctime``.
+        style: ``"%"``, ``"{"``, ``"$"`` or ``","``, as python-json-logger reads them.
+        validate: check ``fmt`` against ``style`` at once.
+        static_fields: fields added to every record.
+        platform_fields: add the Fly.io fields above when ``FLY_*`` variables are set.
+        rename_fields: output names for record fields; default ``levelname`` -> ``level``,
+            ``name`` -> ``logger``, ``process`` -> ``pid``.
+        time_field: the key of the UTC timestamp, or ``None`` for no timestamp.
+        redact: mask values of sensitive keys: True for ``dual_log.SENSITIVE_KEYS``, or
+            the key substrings to mask. Default False.
+        **kwargs: any other python-json-logger ``JsonFormatter`` argument.
+    """
+
+    def __init__(
+        self,
+        fmt: str | None = None,
+        datefmt: str | None = None,
+        style: str = "%",
+        validate: bool = True,
+        *,
+        static_fields: Mapping[str, Any] | None = None,
+        platform_fields: bool = True,
+        rename_fields: Mapping[str, str] | None = None,
+        time_field: str | None = "time",
+        redact: bool | Iterable[str] = False,
+        **kwargs: Any,
+    ) -> None:
+        fields = _settings.platform_fields() if platform_fields else {}
+        fields.update(_settings.parse_fields(static_fields))
+        super().__init__(
+            fmt or JSON_FIELDS,
+            datefmt,
+            style,
+            validate,
+            static_fields=fields,
+            rename_fields=dict(JSON_RENAMES if rename_fields is None else rename_fields),
+            **kwargs,
+        )
+        self.time_field = time_field
+        self.redactor = _redactor(redact)
+
+    def add_fields(
+        self,
+        log_data: dict[str, Any],
+        record: logging.LogRecord,
+        message_dict: dict[str, Any],
+    ) -> None:
+        """Put the timestamp first, then python-json-logger's fields."""
+        if self.time_field:
+            log_data[self.time_field] = _utc_time(record.created)
+        super().add_fields(log_data, record, message_dict)
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format a copy of ``record`` as one JSON line; never raises, never changes ``record``."""
+        copy = _records.view(record, self.redactor)
+        if copy.exc_info and not copy.exc_text:
+            copy.exc_text = _records.format_exception(copy.exc_info)
+        copy.exc_info = None  # the text above is what python-json-logger then writes
+        try:
+            return super().format(copy)
+        except Exception as exc:  # circular or non-string-keyed extras, a raising default
+            return _fallback_json(copy, self, exc)
+
+
+def _redactor(redact: bool | Iterable[str]) -> Redactor | None:
+    if redact is True:
+        return Redactor()
+    if redact is False or redact is None:
+        return None
+    if isinstance(redact, str):
+        return Redactor([redact])
+    return Redactor(redact)
+
+
+def _utc_time(created: float) -> str:
+    return datetime.fromtimestamp(created, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _fallback_json(record: logging.LogRecord, formatter: JsonFormatter, error: Exception) -> str:
+    """The record as JSON with every doubtful value replaced by its safe repr."""
+    data: dict[str, Any] = {}
+    if formatter.time_field:
+        data[formatter.time_field] = _utc_time(record.created)
+    data.update(
+        level=record.levelname,
+        logger=record.name,
+        message=_records.safe_repr(record.msg) if not isinstance(record.msg, str) else record.msg,
+        pid=record.process,
+    )
+    for key, value in record.__dict__.items():
+        if key not in formatter.reserved_attrs and isinstance(key, str) and key not in data:
+            data[key] = _records.safe_repr(value)
+    if record.exc_text:
+        data["exc_info"] = record.exc_text
+    data.update(formatter.static_fields)
+    data["dual_log_error"] = f"record not fully encodable: {type(error).__name__}"
+    try:
+        return json.dumps(data, default=_records.safe_repr, ensure_ascii=True)
+    except Exception:  # nothing above should fail; this is the floor
+        return json.dumps(
+            {"message": _records.safe_repr(record.msg), "dual_log_error": "unencodable"}
+        )

@@ -1,0 +1,97 @@
+"""What happens to file handlers around fork(), SIGTERM/SIGINT and interpreter exit.
+
+- fork() without exec (gunicorn ``--preload``): the child gets its own locks, queue and
+  counters; concurrent-log-handler notices the new pid and reopens its lock file, so
+  parent and children lock one another out again. Records the parent had queued stay
+  the parent's to write: none is written twice.
+- SIGTERM/SIGINT: what is queued is written, then the signal goes on to the handler
+  that was installed before (or to the default action): it is never swallowed.
+- Normal exit: ``logging.shutdown`` (registered by the logging module) flushes and
+  closes every handler, which writes what is queued.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from dual_log._file import FileHandler
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+SIGNAL_FLUSH_SECONDS = 3.0
+
+_live: weakref.WeakSet[FileHandler] = weakref.WeakSet()
+_fork_hook_installed = False
+_previous: dict[int, Any] = {}
+_lock = threading.Lock()
+
+
+def track(handler: FileHandler) -> None:
+    """Include ``handler`` in fork re-initialisation and in signal-time flushes."""
+    global _fork_hook_installed
+    with _lock:
+        _live.add(handler)
+        if not _fork_hook_installed and hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+            _fork_hook_installed = True
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()
+    for handler in list(_live):
+        handler.after_fork_in_child()
+
+
+def flush_all(timeout: float = SIGNAL_FLUSH_SECONDS) -> None:
+    """Write what every live file handler has queued, within ``timeout`` in all."""
+    deadline = time.monotonic() + timeout
+    for handler in list(_live):
+        handler.flush(max(0.0, deadline - time.monotonic()))
+
+
+def install_signal_handlers() -> bool:
+    """Flush queued records on SIGTERM and SIGINT, then pass the signal on.
+
+    Returns False (and changes nothing) outside the main thread, where Python does not
+    allow signal handlers to be set. Calling it again changes nothing either.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    for signum in SIGNALS:
+        current = signal.getsignal(signum)
+        if current is _on_signal:
+            continue
+        _previous[signum] = current
+        signal.signal(signum, _on_signal)
+    return True
+
+
+def uninstall_signal_handlers() -> None:
+    """Put back the handlers that were there before, where ours is still installed."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum, previous in list(_previous.items()):
+        if signal.getsignal(signum) is _on_signal:
+            signal.signal(signum, previous)
+        del _previous[signum]
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    flush_all()
+    previous = _previous.get(signum, signal.SIG_DFL)
+    if callable(previous):
+        previous(signum, frame)  # e.g. default_int_handler raises KeyboardInterrupt
+    elif previous == signal.SIG_DFL:
+        # Let the default action (termination by this signal) happen, as if we were
+        # never there: the parent sees the same exit status.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+    # SIG_IGN: the application chose to ignore it; so do we, after flushing.

@@ -1,0 +1,186 @@
+"""The background writer: a bounded queue that one daemon thread drains in batches.
+
+The calling thread only copies the record (message and traceback rendered, see
+``_records.snapshot``) and puts it on a ``queue.SimpleQueue``: a C queue whose ``put``
+is safe even from a signal handler interrupting another ``put``. The writer thread
+takes everything waiting, up to ``BATCH`` records, formats it and writes it with one
+locked append, which is what makes the file cheap to share between processes.
+
+Overflow policy: when ``size`` records wait, a log call waits up to ``timeout`` seconds
+for room, then drops its record and counts it. Once a wait has timed out the writer is
+taken as stalled (a hung disk, a lock held by a stopped process) and further records
+are dropped at once, without waiting, until the queue is half empty again: a stuck
+volume slows no request by more than one ``timeout``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from dual_log._report import describe, say
+
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable
+
+BATCH = 512
+_STOP = object()
+
+
+class BackgroundWriter:
+    """Queues records and writes them from a daemon thread.
+
+    Args:
+        write: called in the writer thread with each batch of records, in order.
+        size: records the queue holds before the overflow policy applies.
+        timeout: seconds a log call waits for room before dropping its record.
+        name: the writer thread's name.
+    """
+
+    def __init__(
+        self,
+        write: Callable[[list[logging.LogRecord]], None],
+        *,
+        size: int,
+        timeout: float,
+        name: str = "dual_log-writer",
+    ) -> None:
+        self._write = write
+        self.size = size
+        self.timeout = timeout
+        self.name = name
+        self.dropped = 0
+        self._closed = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._stalled = False
+
+    @property
+    def pending(self) -> int:
+        """Records waiting to be written (approximate while the writer runs)."""
+        return self._queue.qsize()
+
+    def put(self, record: logging.LogRecord) -> bool:
+        """Queue ``record``; return False if the overflow policy dropped it."""
+        thread = self._thread
+        if thread is None or self._closed:
+            if self._closed or not self._start():
+                # After close() (records logged during interpreter exit) or where no
+                # thread can start, write in the caller's thread rather than lose it.
+                self._write([record])
+                return True
+        elif thread is threading.current_thread():
+            # A record logged while a record is being written (a user __str__ that logs)
+            # must not wait for the thread that is waiting for it.
+            self._queue.put(record)
+            return True
+        if self._queue.qsize() >= self.size and not self._wait_for_room():
+            self.dropped += 1
+            return False
+        self._queue.put(record)
+        return True
+
+    def _wait_for_room(self) -> bool:
+        if self._stalled or self.timeout <= 0:
+            return False
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            time.sleep(0.0005)
+            if self._queue.qsize() < self.size:
+                return True
+        self._stalled = True
+        return False
+
+    def _start(self) -> bool:
+        with self._start_lock:
+            if self._thread is not None:
+                return True
+            thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # "can't create new thread at interpreter shutdown"
+                return False
+            self._thread = thread
+            return True
+
+    def _run(self) -> None:
+        source = self._queue
+        while True:
+            item = source.get()
+            batch: list[logging.LogRecord] = []
+            markers: list[threading.Event] = []
+            stop = False
+            while True:
+                if item is _STOP:
+                    stop = True
+                    break
+                if isinstance(item, threading.Event):
+                    markers.append(item)
+                else:
+                    batch.append(item)  # type: ignore[arg-type]
+                if len(batch) >= BATCH:
+                    break
+                try:
+                    item = source.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                try:
+                    self._write(batch)
+                except Exception as exc:  # the thread must outlive any bug below it
+                    say(f"the log file writer failed on a batch of {len(batch)}: {describe(exc)}")
+            for marker in markers:
+                marker.set()
+            if self._stalled and source.qsize() < self.size // 2:
+                self._stalled = False
+            if stop:
+                return
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything queued so far is written; False if ``timeout`` ran out."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            return True
+        if thread is threading.current_thread():
+            return False
+        marker = threading.Event()
+        self._queue.put(marker)
+        return marker.wait(timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued and stop the thread; later records are written directly."""
+        self._closed = True
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            self._queue.put(_STOP)
+            thread.join(timeout)
+            if thread.is_alive():
+                say(
+                    f"the log file writer did not finish within {timeout}s; "
+                    f"{self._queue.qsize()} queued records may be missing"
+                )
+                return
+        # Records put between the stop marker and the join: write them here.
+        leftover: list[logging.LogRecord] = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                item = self._queue.get_nowait()
+                if isinstance(item, threading.Event):
+                    item.set()
+                elif item is not _STOP:
+                    leftover.append(item)  # type: ignore[arg-type]
+        if leftover:
+            self._write(leftover)
+
+    def after_fork_in_child(self) -> None:
+        """Forget the parent's queue and thread: the parent writes what it queued."""
+        self.dropped = 0
+        self._reset()

@@ -1,0 +1,111 @@
+"""dual_log's own diagnostics: one clear line on stderr per fault, never through logging.
+
+A sink that fails must not report its failure through logging: the record would come
+back to the handler that is failing (sentry-python keeps its own loggers away from its
+handler for the same reason). So faults are written straight to stderr, once when a
+fault starts, as a reminder at most once a minute while it lasts, and once when the
+sink works again, with the number of records it missed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sys
+import threading
+import time
+
+REMINDER_SECONDS = 60.0
+
+
+def say(message: str) -> None:
+    """Write one ``dual_log:`` line to stderr; never raise, never log."""
+    line = f"dual_log: {message}\n"
+    try:
+        stream = sys.stderr
+        if stream is None:
+            raise OSError("no sys.stderr")
+        stream.write(line)
+        stream.flush()
+    except Exception:  # stderr replaced by something broken: fall back to fd 2
+        # If fd 2 is closed too, there is nowhere left to say it.
+        with contextlib.suppress(Exception):
+            os.write(2, line.encode("utf-8", "backslashreplace"))
+
+
+def describe(error: BaseException) -> str:
+    """A short, single-line description of an error, with its errno name when it has one."""
+    if isinstance(error, OSError) and error.errno is not None:
+        name = errno.errorcode.get(error.errno, str(error.errno))
+        text = f"{name}: {error.strerror or error}"
+        if error.filename is not None:
+            text += f" ({error.filename})"
+    else:
+        try:
+            text = f"{type(error).__name__}: {error}"
+        except Exception:  # an exception whose __str__ raises
+            text = type(error).__name__
+    return text.replace("\n", " ").replace("\r", " ")
+
+
+class FaultReport:
+    """Tracks one sink's fault episodes and reports them without flooding stderr.
+
+    Args:
+        sink: how the sink is named in messages, e.g. ``"the log file /logs/app.log"``.
+        consequence: what goes on while it fails, e.g. ``"Records still go to stdout"``.
+    """
+
+    def __init__(self, sink: str, consequence: str) -> None:
+        self.sink = sink
+        self.consequence = consequence
+        self.failing = False
+        self.last_error = ""
+        self.faults = 0
+        self._since = 0.0
+        self._reported_at = 0.0
+        self._missed = 0
+        self._lock = threading.Lock()
+
+    def failed(self, error: BaseException, missed: int, hint: str = "") -> None:
+        """Count ``missed`` records lost to ``error``; report a new fault or a reminder."""
+        text = describe(error)
+        now = time.monotonic()
+        with self._lock:
+            self._missed += missed
+            if not self.failing:
+                self.failing = True
+                self.faults += 1
+                self._since = now
+                message = f"cannot write to {self.sink}: {text}.{hint} {self.consequence}."
+            elif text != self.last_error or now - self._reported_at >= REMINDER_SECONDS:
+                message = (
+                    f"{self.sink} is still failing: {text}; "
+                    f"{self._missed} records missed since {now - self._since:.1f}s ago."
+                )
+            else:
+                self.last_error = text
+                return
+            self.last_error = text
+            self._reported_at = now
+        say(message)
+
+    def succeeded(self) -> None:
+        """Report the end of a fault episode, if one was going on."""
+        if not self.failing:
+            return
+        with self._lock:
+            if not self.failing:
+                return
+            took = time.monotonic() - self._since
+            missed, self._missed = self._missed, 0
+            self.failing = False
+        say(
+            f"{self.sink} works again after {took:.1f}s; "
+            f"{missed} records were not written to it meanwhile."
+        )
+
+    def after_fork_in_child(self) -> None:
+        """Give the child its own lock; the parent's may have been held at fork."""
+        self._lock = threading.Lock()

@@ -1,0 +1,330 @@
+"""Every option of dual_log: its parser, its environment variable and its default.
+
+This is the one place that reads ``DUAL_LOG_*`` and the platform's variables.
+A value is resolved as keyword argument > environment variable > default, and a bad
+one raises ``ValueError`` naming the option, the value and what is allowed.
+The README's option table is checked against ``OPTIONS`` by the tests: amend both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+import socket
+from collections.abc import Callable, Mapping
+from typing import Any
+
+FORMATS = ("text", "json")
+WHEN_VALUES = ("S", "M", "H", "D", "MIDNIGHT", "W0", "W1", "W2", "W3", "W4", "W5", "W6")
+LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {
+    "": 1, "b": 1,
+    "k": 1000, "kb": 1000, "kib": 1024, "ki": 1024,
+    "m": 1000**2, "mb": 1000**2, "mib": 1024**2, "mi": 1024**2,
+    "g": 1000**3, "gb": 1000**3, "gib": 1024**3, "gi": 1024**3,
+    "t": 1000**4, "tb": 1000**4, "tib": 1024**4, "ti": 1024**4,
+}  # fmt: skip
+_LEVELS = {
+    "NOTSET": logging.NOTSET, "DEBUG": logging.DEBUG, "INFO": logging.INFO,
+    "WARNING": logging.WARNING, "WARN": logging.WARNING, "ERROR": logging.ERROR,
+    "CRITICAL": logging.CRITICAL, "FATAL": logging.CRITICAL,
+}  # fmt: skip
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+# Where Fly.io says which app, region and machine a process runs on; the JSON file
+# carries them so that files fetched from several machines stay apart.
+PLATFORM_VARIABLES = {
+    "fly_app": ("FLY_APP_NAME",),
+    "fly_region": ("FLY_REGION",),
+    "fly_machine": ("FLY_MACHINE_ID", "FLY_ALLOC_ID"),
+}
+
+
+def _bad(option: str, value: object, allowed: str) -> ValueError:
+    return ValueError(f"dual_log: invalid {option}={value!r}; allowed: {allowed}")
+
+
+def parse_size(value: object, option: str = "max_bytes") -> int:
+    """Return a byte count from ``10485760``, ``"10MB"`` or ``"10 MiB"``; ``0`` means never."""
+    allowed = "a whole number of bytes >= 0, or a size such as '10MB', '10 MiB', '512k'"
+    if isinstance(value, bool):
+        raise _bad(option, value, allowed)
+    if isinstance(value, int):
+        if value < 0:
+            raise _bad(option, value, allowed)
+        return value
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        if match:
+            unit = (match.group(2) or "").lower()
+            if unit in _SIZE_UNITS:
+                return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    raise _bad(option, value, allowed)
+
+
+def parse_level(value: object, option: str = "level") -> int:
+    """Return a logging level from ``"INFO"``, ``"info"``, ``20`` or ``logging.INFO``."""
+    allowed = f"one of {', '.join(LEVEL_NAMES)} (any case) or a number from 0 to 50"
+    if isinstance(value, bool):
+        raise _bad(option, value, allowed)
+    if isinstance(value, int):
+        if 0 <= value <= 50:
+            return value
+        raise _bad(option, value, allowed)
+    if isinstance(value, str):
+        text = value.strip().upper()
+        if text.isdigit():
+            return parse_level(int(text), option)
+        if text in _LEVELS:
+            return _LEVELS[text]
+    raise _bad(option, value, allowed)
+
+
+def parse_count(value: object, option: str, minimum: int = 0) -> int:
+    """Return a whole number >= ``minimum`` from an int or its decimal text."""
+    allowed = f"a whole number >= {minimum}"
+    if isinstance(value, bool):
+        raise _bad(option, value, allowed)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and value >= minimum:
+        return value
+    raise _bad(option, value, allowed)
+
+
+def parse_seconds(value: object, option: str) -> float:
+    """Return a duration in seconds >= 0 from a number or its text."""
+    allowed = "a number of seconds >= 0"
+    if isinstance(value, bool):
+        raise _bad(option, value, allowed)
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise _bad(option, value, allowed) from None
+    if isinstance(value, (int, float)) and value >= 0 and value == value:  # NaN != NaN
+        return float(value)
+    raise _bad(option, value, allowed)
+
+
+def parse_optional_days(value: object, option: str = "max_age_days") -> float | None:
+    """Return ``None`` (no age limit) or a positive number of days."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "0")):
+        return None
+    days = parse_seconds(value, option)
+    if days <= 0:
+        return None
+    return days
+
+
+def parse_bool(value: object, option: str) -> bool:
+    """Return a bool from a bool or from ``1/0, true/false, yes/no, on/off``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise _bad(option, value, "true or false (1/0, yes/no, on/off in the environment)")
+
+
+def parse_format(value: object, option: str) -> str:
+    """Return ``"text"`` or ``"json"``."""
+    if isinstance(value, str) and value.strip().lower() in FORMATS:
+        return value.strip().lower()
+    raise _bad(option, value, " or ".join(repr(f) for f in FORMATS))
+
+
+def parse_when(value: object, option: str = "when") -> str | None:
+    """Return ``None`` (no time rotation) or one of the stdlib ``when`` values."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    if isinstance(value, str) and value.strip().upper() in WHEN_VALUES:
+        return value.strip().upper()
+    raise _bad(option, value, "None or one of " + ", ".join(WHEN_VALUES) + " (any case)")
+
+
+def parse_mode(value: object, option: str) -> int:
+    """Return a permission mode from ``0o640`` or the octal text ``"640"``/``"0640"``."""
+    allowed = "an octal permission such as 0o640 or '0640'"
+    if isinstance(value, str):
+        try:
+            value = int(value.strip(), 8)
+        except ValueError:
+            raise _bad(option, value, allowed) from None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o777:
+        return value
+    raise _bad(option, value, allowed)
+
+
+def parse_path(value: object, option: str = "path") -> str:
+    """Return a non-empty file path."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str) and value.strip() and "\x00" not in value:
+        if value.endswith(("/", os.sep)):
+            raise _bad(option, value, "a file path, not a folder (e.g. /logs/app.log)")
+        return value
+    raise _bad(option, value, "a non-empty file path such as /logs/app.log")
+
+
+def parse_fields(value: object, option: str = "static_fields") -> dict[str, Any]:
+    """Return a dict from a mapping or from ``"key=value,key=value"``."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        if all(isinstance(k, str) for k in value):
+            return dict(value)
+    elif isinstance(value, str):
+        fields: dict[str, Any] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            key, sep, val = part.partition("=")
+            if not sep or not key.strip():
+                raise _bad(option, value, "a mapping, or 'key=value,key=value'")
+            fields[key.strip()] = val.strip()
+        return fields
+    raise _bad(option, value, "a mapping with string keys, or 'key=value,key=value'")
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One option: its name, environment variable, default, parser and one-line doc."""
+
+    name: str
+    env: str | None
+    default: Any
+    parse: Callable[[Any, str], Any]
+    doc: str
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("path", "DUAL_LOG_PATH", "/logs/app.log", parse_path,
+           "the log file; its folder is normally a mounted volume"),
+    Option("level", "DUAL_LOG_LEVEL", "INFO", parse_level,
+           "level set on the logger setup() attaches to"),
+    Option("stdout_level", "DUAL_LOG_STDOUT_LEVEL", "NOTSET", parse_level,
+           "lowest level the stdout sink writes"),
+    Option("file_level", "DUAL_LOG_FILE_LEVEL", "NOTSET", parse_level,
+           "lowest level the file sink writes"),
+    Option("stdout_format", "DUAL_LOG_STDOUT_FORMAT", "text", parse_format,
+           "'text' (human lines) or 'json' (one JSON object a line)"),
+    Option("file_format", "DUAL_LOG_FILE_FORMAT", "json", parse_format,
+           "'json' or 'text'"),
+    Option("max_bytes", "DUAL_LOG_MAX_BYTES", "10MiB", parse_size,
+           "rotate when the file reaches this size; 0 turns size rotation off"),
+    Option("keep", "DUAL_LOG_KEEP", 5, lambda v, o: parse_count(v, o, 0),
+           "rotated files kept (app.log.1 ... app.log.N)"),
+    Option("when", "DUAL_LOG_WHEN", None, parse_when,
+           "also rotate by time: S, M, H, D, MIDNIGHT or W0-W6 (None: size only)"),
+    Option("compress", "DUAL_LOG_COMPRESS", False, parse_bool,
+           "gzip rotated files"),
+    Option("max_age_days", "DUAL_LOG_MAX_AGE_DAYS", None, parse_optional_days,
+           "also delete rotated files older than this many days"),
+    Option("queue", "DUAL_LOG_QUEUE", True, parse_bool,
+           "write the file from a background thread (stdout stays synchronous)"),
+    Option("queue_size", "DUAL_LOG_QUEUE_SIZE", 10_000, lambda v, o: parse_count(v, o, 1),
+           "records the queue holds before the overflow policy applies"),
+    Option("queue_timeout", "DUAL_LOG_QUEUE_TIMEOUT", 1.0, parse_seconds,
+           "seconds a log call waits for room in a full queue before the record is dropped"),
+    Option("create_dirs", "DUAL_LOG_CREATE_DIRS", False, parse_bool,
+           "create a missing log folder (off: a missing volume is reported, not hidden)"),
+    Option("file_mode", "DUAL_LOG_FILE_MODE", 0o640, parse_mode,
+           "permissions of the log file, its lock and rotated files"),
+    Option("dir_mode", "DUAL_LOG_DIR_MODE", 0o750, parse_mode,
+           "permissions of a folder dual_log creates"),
+    Option("stdout", "DUAL_LOG_STDOUT", True, parse_bool,
+           "attach the stdout sink"),
+    Option("static_fields", "DUAL_LOG_STATIC_FIELDS", None, parse_fields,
+           "fields added to every JSON record ('key=value,key=value' in the environment)"),
+    Option("platform_fields", "DUAL_LOG_PLATFORM_FIELDS", True, parse_bool,
+           "add fly_app, fly_region, fly_machine and host to JSON records when FLY_* is set"),
+    Option("redact", "DUAL_LOG_REDACT", False, parse_bool,
+           "mask values of sensitive keys (password, token, ...) in both sinks"),
+    Option("handle_signals", "DUAL_LOG_HANDLE_SIGNALS", True, parse_bool,
+           "on SIGTERM/SIGINT write what is queued, then pass the signal on"),
+)  # fmt: skip
+
+OPTION_NAMES = tuple(o.name for o in OPTIONS)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The resolved options of one ``setup()`` call (see ``OPTIONS`` for each one's meaning)."""
+
+    path: str
+    level: int
+    stdout_level: int
+    file_level: int
+    stdout_format: str
+    file_format: str
+    max_bytes: int
+    keep: int
+    when: str | None
+    compress: bool
+    max_age_days: float | None
+    queue: bool
+    queue_size: int
+    queue_timeout: float
+    create_dirs: bool
+    file_mode: int
+    dir_mode: int
+    stdout: bool
+    static_fields: dict[str, Any]
+    platform_fields: bool
+    redact: bool
+    handle_signals: bool
+
+    @classmethod
+    def resolve(cls, environ: Mapping[str, str] | None = None, /, **given: Any) -> Settings:
+        """Resolve every option: keyword (when not None) > environment > default.
+
+        Args:
+            environ: the environment to read; ``os.environ`` when None.
+            **given: options by name; ``None`` means "not given".
+
+        Raises:
+            TypeError: an unknown option name.
+            ValueError: a bad value, naming the option, the value and what is allowed.
+        """
+        unknown = sorted(set(given) - set(OPTION_NAMES))
+        if unknown:
+            raise TypeError(
+                f"dual_log: unknown option(s) {', '.join(unknown)}; "
+                f"known options: {', '.join(OPTION_NAMES)}"
+            )
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for option in OPTIONS:
+            value = given.get(option.name)
+            label = option.name
+            if value is None and option.env and env.get(option.env, "").strip():
+                value = env[option.env]
+                label = f"{option.name} (from {option.env})"
+            if value is None:
+                value = option.default
+            values[option.name] = option.parse(value, label)
+        return cls(**values)
+
+
+def platform_fields(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Fields naming the platform's app, region and machine, plus the host name.
+
+    Empty when no platform variable is set, so nothing is added off the platform.
+    """
+    env = os.environ if environ is None else environ
+    fields: dict[str, str] = {}
+    for field, names in PLATFORM_VARIABLES.items():
+        for name in names:
+            if env.get(name):
+                fields[field] = env[name]
+                break
+    if fields:
+        fields["host"] = socket.gethostname()
+    return fields

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: reading back what dual_log wrote."""
