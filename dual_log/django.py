@@ -1,0 +1,266 @@
+"""Django: every record, Django's own included, to stdout and to the rotating file.
+
+In ``settings.py``::
+
+    import dual_log.django
+
+    LOGGING = dual_log.django.logging_config()
+
+or, to keep a ``LOGGING`` dict the project already has::
+
+    LOGGING = dual_log.django.add_handlers(LOGGING)
+
+Both return a fresh, plain ``dictConfig`` dict that Django applies itself, after its
+``DEFAULT_LOGGING`` (``django.utils.log.configure_logging``). Options are resolved as in
+``dual_log.setup()``: keyword > ``DUAL_LOG_*`` environment variable > default, and a bad
+value raises ``ValueError`` here, when ``settings.py`` is read.
+
+What Django's ``DEFAULT_LOGGING`` does that would double or bend the lines, and what the
+dicts below do about it:
+
+- the ``django`` logger has a ``console`` handler (stderr, only with ``DEBUG``): replaced,
+  so with ``DEBUG`` on a record is not printed once on stdout and once on stderr;
+- ``django.server`` (``runserver``'s request lines) has its own handler with
+  ``ServerFormatter``, which rewrites ``record.msg``, and does not propagate: it is made
+  to propagate to the root logger's two sinks like every other logger;
+- ``mail_admins`` (errors mailed to ``ADMINS`` when ``DEBUG`` is off) is kept.
+
+Signals: this module installs no signal handler. Django applies ``LOGGING`` in every
+process that imports the settings, and the server owns the signals: a gunicorn worker
+leaves through ``sys.exit`` on SIGTERM and ``logging.shutdown`` then writes what is
+queued; ``runserver`` does the same on Ctrl-C. A process that is ended by the default
+action of SIGTERM (a long-running management command, say) should call
+``dual_log.install_signal_handlers()`` once, e.g. in its ``handle()``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+try:
+    import django  # noqa: F401  # only to fail here, clearly, when Django is missing
+except ImportError as exc:
+    raise ImportError(
+        "dual_log.django needs Django: pip install 'dual-log-handler[django]'"
+    ) from exc
+
+from dual_log._settings import Settings
+
+__all__ = ["FILE_HANDLER", "STDOUT_HANDLER", "add_handlers", "logging_config"]
+
+# Names of what dual_log adds to a LOGGING dict.
+STDOUT_HANDLER = "dual_log_stdout"
+FILE_HANDLER = "dual_log_file"
+TEXT_FORMATTER = "dual_log_text"
+JSON_FORMATTER = "dual_log_json"
+# Django's own names for the parts of DEFAULT_LOGGING kept here (django/utils/log.py).
+MAIL_ADMINS = "mail_admins"
+REQUIRE_DEBUG_FALSE = "require_debug_false"
+# Handlers of these streams print to the console, which the stdout sink now does.
+_CONSOLE_STREAMS = (None, "ext://sys.stderr", "ext://sys.stdout")
+
+
+def logging_config(
+    *, mail_admins: bool = True, db_queries: bool = False, **options: Any
+) -> dict[str, Any]:
+    """A ``LOGGING`` dict sending every record to stdout and to the rotating file.
+
+    Shaped like Django's ``DEFAULT_LOGGING``: the root logger has the two sinks, and
+    ``django`` and ``django.server`` propagate to it, at ``INFO`` (or ``level`` if higher).
+
+    Args:
+        mail_admins: keep Django's ``mail_admins`` handler on the ``django`` logger
+            (errors mailed to ``ADMINS`` while ``DEBUG`` is off). Default True.
+        db_queries: also log every SQL query (``django.db.backends`` at ``DEBUG``;
+            Django logs them only while ``DEBUG`` is on). Default False.
+        **options: the options of ``dual_log.setup()``: ``path``, ``level``,
+            ``max_bytes``, ``keep``, ``stdout_format``, ... ``handle_signals`` has no
+            effect here (see the module's docstring).
+
+    Returns:
+        A new dict for ``logging.config.dictConfig``.
+
+    Raises:
+        ValueError: a bad option value, naming the option, the value and what is allowed.
+        TypeError: an unknown option.
+    """
+    settings = Settings.resolve(**options)
+    django_level = _level_name(max(settings.level, logging.INFO))
+    config: dict[str, Any] = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {},
+        "formatters": {},
+        "handlers": {},
+        "root": {"handlers": [], "level": _level_name(settings.level)},
+        "loggers": {
+            "django": {"handlers": [], "level": django_level, "propagate": True},
+            "django.server": {"handlers": [], "level": django_level, "propagate": True},
+        },
+    }
+    if mail_admins:
+        config["filters"][REQUIRE_DEBUG_FALSE] = {"()": "django.utils.log.RequireDebugFalse"}
+        config["handlers"][MAIL_ADMINS] = _mail_admins_handler()
+        config["loggers"]["django"]["handlers"].append(MAIL_ADMINS)
+    if db_queries:
+        config["loggers"]["django.db.backends"] = {
+            "handlers": [],
+            "level": "DEBUG",
+            "propagate": True,
+        }
+    _add_sinks(config, settings)
+    return config
+
+
+def add_handlers(
+    existing: Mapping[str, Any], /, *, replace_console: bool = True, **options: Any
+) -> dict[str, Any]:
+    """A copy of an existing ``LOGGING`` dict with dual_log's two sinks added.
+
+    The input is not changed. In the copy:
+
+    - the root logger gets the stdout and file handlers (and ``level`` when it has none);
+    - a logger with ``"propagate": False`` gets them too, since its records never reach
+      the root logger: each record reaches each sink exactly once;
+    - ``django`` and ``django.server``, when the dict does not name them, are set to
+      propagate, as in ``logging_config()``; ``django`` keeps ``mail_admins``;
+    - with ``replace_console``, console handlers (``logging.StreamHandler`` on stderr or
+      stdout) are taken off every logger, because the stdout sink prints every record
+      already; their definitions stay, unused.
+
+    Calling it again on its own result changes nothing more.
+
+    Args:
+        existing: the project's ``LOGGING`` dict (``dictConfig`` schema, version 1).
+        replace_console: take console handlers off the loggers. Default True.
+        **options: the options of ``dual_log.setup()``.
+
+    Returns:
+        A new dict for ``logging.config.dictConfig``.
+
+    Raises:
+        TypeError: ``existing`` is not a mapping, or an unknown option.
+        ValueError: ``existing`` is not a version 1, non-incremental ``dictConfig`` dict,
+            or a bad option value.
+    """
+    if not isinstance(existing, Mapping):
+        raise TypeError(
+            f"dual_log: add_handlers() needs a LOGGING dict, not {type(existing).__name__}"
+        )
+    if existing.get("version", 1) != 1:
+        raise ValueError(
+            f"dual_log: invalid LOGGING version={existing.get('version')!r}; allowed: 1"
+        )
+    if existing.get("incremental"):
+        raise ValueError(
+            "dual_log: add_handlers() cannot add handlers to an incremental LOGGING dict"
+        )
+    settings = Settings.resolve(**options)
+    config: dict[str, Any] = copy.deepcopy(dict(existing))
+    config["version"] = 1
+    for section in ("filters", "formatters", "handlers", "loggers"):
+        config[section] = dict(config.get(section) or {})
+    loggers: dict[str, Any] = config["loggers"]
+    for name, entry in list(loggers.items()):
+        loggers[name] = dict(entry or {})
+    root = dict(loggers.pop("", None) or config.get("root") or {})
+    root.setdefault("level", _level_name(settings.level))
+    config["root"] = root
+
+    django_level = _level_name(max(settings.level, logging.INFO))
+    if "django" not in loggers:
+        handlers = []
+        if MAIL_ADMINS not in config["handlers"]:
+            config["handlers"][MAIL_ADMINS] = _mail_admins_handler()
+            config["filters"].setdefault(
+                REQUIRE_DEBUG_FALSE, {"()": "django.utils.log.RequireDebugFalse"}
+            )
+        handlers.append(MAIL_ADMINS)
+        loggers["django"] = {"handlers": handlers, "level": django_level, "propagate": True}
+    if "django.server" not in loggers:
+        loggers["django.server"] = {"handlers": [], "level": django_level, "propagate": True}
+
+    if replace_console:
+        console = {
+            name
+            for name, handler in config["handlers"].items()
+            if isinstance(handler, Mapping)
+            and handler.get("class") in ("logging.StreamHandler", "ext://logging.StreamHandler")
+            and handler.get("stream") in _CONSOLE_STREAMS
+        }
+        for entry in [root, *loggers.values()]:
+            if "handlers" in entry:
+                entry["handlers"] = [h for h in entry["handlers"] if h not in console]
+    _add_sinks(config, settings)
+    return config
+
+
+def _add_sinks(config: dict[str, Any], settings: Settings) -> None:
+    """Define dual_log's formatters and handlers in ``config`` and attach them."""
+    fields = dict(settings.static_fields)
+    config["formatters"][TEXT_FORMATTER] = {
+        "()": "dual_log.TextFormatter",
+        "redact": settings.redact,
+    }
+    config["formatters"][JSON_FORMATTER] = {
+        "()": "dual_log.JsonFormatter",
+        "static_fields": fields,
+        "platform_fields": settings.platform_fields,
+        "redact": settings.redact,
+    }
+    names = []
+    if settings.stdout:
+        config["handlers"][STDOUT_HANDLER] = {
+            "class": "dual_log.StdoutHandler",
+            "level": _level_name(settings.stdout_level),
+            "formatter": _formatter_name(settings.stdout_format),
+        }
+        names.append(STDOUT_HANDLER)
+    else:
+        config["handlers"].pop(STDOUT_HANDLER, None)
+    config["handlers"][FILE_HANDLER] = {
+        "class": "dual_log.FileHandler",
+        "level": _level_name(settings.file_level),
+        "formatter": _formatter_name(settings.file_format),
+        "filename": settings.path,
+        "max_bytes": settings.max_bytes,
+        "keep": settings.keep,
+        "when": settings.when,
+        "compress": settings.compress,
+        "max_age_days": settings.max_age_days,
+        "queue": settings.queue,
+        "queue_size": settings.queue_size,
+        "queue_timeout": settings.queue_timeout,
+        "create_dirs": settings.create_dirs,
+        "file_mode": settings.file_mode,
+        "dir_mode": settings.dir_mode,
+    }
+    names.append(FILE_HANDLER)
+    ours = {STDOUT_HANDLER, FILE_HANDLER}
+    targets = [config["root"]]
+    targets += [e for e in config["loggers"].values() if e.get("propagate", True) is False]
+    for entry in targets:
+        kept = [h for h in entry.get("handlers", ()) if h not in ours]
+        entry["handlers"] = kept + names
+
+
+def _formatter_name(kind: str) -> str:
+    return JSON_FORMATTER if kind == "json" else TEXT_FORMATTER
+
+
+def _level_name(level: int) -> str | int:
+    """``"INFO"`` for 20; a level without a name stays a number, which dictConfig accepts."""
+    name = logging.getLevelName(level)
+    return name if isinstance(name, str) and not name.startswith("Level ") else level
+
+
+def _mail_admins_handler() -> dict[str, Any]:
+    # As in django.utils.log.DEFAULT_LOGGING: amend it here if Django changes it there.
+    return {
+        "level": "ERROR",
+        "filters": [REQUIRE_DEBUG_FALSE],
+        "class": "django.utils.log.AdminEmailHandler",
+    }
