@@ -87,29 +87,30 @@ def parse_level(value: object, option: str = "level") -> int:
 
 def parse_count(value: object, option: str, minimum: int = 0) -> int:
     """Return a whole number >= ``minimum`` from an int or its decimal text."""
-    allowed = f"a whole number >= {minimum}"
-    if isinstance(value, bool):
-        raise _bad(option, value, allowed)
+    number = value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value.strip())
-    if isinstance(value, int) and value >= minimum:
-        return value
-    raise _bad(option, value, allowed)
+        number = int(value.strip())
+    if isinstance(number, int) and not isinstance(number, bool) and number >= minimum:
+        return number
+    raise _bad(option, value, f"a whole number >= {minimum}")
 
 
 def parse_seconds(value: object, option: str) -> float:
     """Return a duration in seconds >= 0 from a number or its text."""
-    allowed = "a number of seconds >= 0"
-    if isinstance(value, bool):
-        raise _bad(option, value, allowed)
+    number = value
     if isinstance(value, str):
         try:
-            value = float(value)
+            number = float(value)
         except ValueError:
-            raise _bad(option, value, allowed) from None
-    if isinstance(value, (int, float)) and value >= 0 and value == value:  # NaN != NaN
-        return float(value)
-    raise _bad(option, value, allowed)
+            number = None
+    if (
+        isinstance(number, (int, float))
+        and not isinstance(number, bool)
+        and number >= 0
+        and number == number  # NaN is not a duration
+    ):
+        return float(number)
+    raise _bad(option, value, "a number of seconds >= 0")
 
 
 def parse_optional_days(value: object, option: str = "max_age_days") -> float | None:

@@ -1,0 +1,158 @@
+"""The text and JSON formats, and the promise that no sink changes what the other receives."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+
+import dual_log
+from tests.helpers.logfiles import read_records
+
+
+def _record(logger: logging.Logger, msg: str, *args: object, **kwargs: object) -> logging.LogRecord:
+    exc_info = kwargs.pop("exc_info", None)
+    return logger.makeRecord(
+        logger.name, logging.INFO, __file__, 10, msg, args, exc_info, extra=kwargs or None
+    )
+
+
+def _exc_info() -> tuple[type[BaseException], BaseException, object]:
+    try:
+        raise KeyError("missing\nforged line")
+    except KeyError:
+        info = sys.exc_info()
+        assert info[0] is not None and info[1] is not None
+        return info[0], info[1], info[2]
+
+
+@pytest.mark.parametrize("queue", [True, False])
+def test_no_sink_changes_the_record_the_other_receives(
+    logger: logging.Logger, log_path: Path, queue: bool
+) -> None:
+    """After both sinks handled it, the record's attributes are exactly as the caller made them."""
+    stdout = dual_log.StdoutHandler(io.StringIO())
+    stdout.setFormatter(dual_log.TextFormatter(redact=True))
+    file = dual_log.FileHandler(log_path, queue=queue)
+    file.setFormatter(dual_log.JsonFormatter(static_fields={"sink": "file"}, redact=True))
+    payload = {"password": "hunter2", "user": "ann"}
+    record = _record(logger, "login\n%(user)s", payload, exc_info=_exc_info())
+    record.__dict__["token"] = "t0k3n"
+    before = dict(record.__dict__)
+    for handler in (stdout, file):
+        handler.handle(record)
+        assert record.__dict__ == before
+    file.close()
+    assert payload == {"password": "hunter2", "user": "ann"}
+    assert record.exc_text is None  # no formatter cached a traceback on the shared record
+    assert record.getMessage() == "login\nann"
+
+
+def test_what_one_sink_adds_never_reaches_the_other(logger: logging.Logger, log_path: Path) -> None:
+    """Escaping and fields of one sink show in its own output only."""
+    out = io.StringIO()
+    stdout = dual_log.StdoutHandler(out)
+    stdout.setFormatter(dual_log.JsonFormatter(static_fields={"sink": "stdout"}))
+    text = io.StringIO()
+    text_handler = dual_log.StdoutHandler(text)  # the escaping text format, third sink
+    file = dual_log.FileHandler(log_path, queue=False)
+    file.setFormatter(dual_log.JsonFormatter(static_fields={"sink": "file"}))
+    record = _record(logger, "two\nlines", exc_info=_exc_info())
+    for handler in (text_handler, stdout, file):
+        handler.handle(record)
+    file.close()
+    (line,) = out.getvalue().splitlines()
+    assert json.loads(line)["sink"] == "stdout"
+    records, torn = read_records(log_path)
+    assert torn == []
+    assert [r["sink"] for r in records] == ["file"]
+    assert records[0]["message"] == "two\nlines"  # the text sink's escaping is its own
+    assert "forged line" in records[0]["exc_info"]
+    assert text.getvalue().splitlines()[0].endswith("two\\nlines")
+
+
+def test_text_escapes_control_characters_and_keeps_one_line(logger: logging.Logger) -> None:
+    """CR, LF, NUL, ESC, U+2028 and lone surrogates are escaped in the text sink."""
+    out = io.StringIO()
+    handler = dual_log.StdoutHandler(out)
+    handler.setFormatter(dual_log.TextFormatter("%(message)s"))
+    bad = b"\xff".decode("utf-8", "surrogateescape")
+    handler.handle(_record(logger, "a\r\nb\x00c\x1b[31md\u2028e%s", bad))
+    assert out.getvalue() == "a\\r\\nb\\x00c\\x1b[31md\\u2028e\\udcff\n"
+
+
+def test_text_escape_can_be_turned_off(logger: logging.Logger) -> None:
+    """escape=False writes the message as it is."""
+    formatter = dual_log.TextFormatter("%(message)s", escape=False)
+    assert formatter.format(_record(logger, "a\nb")) == "a\nb"
+
+
+def test_json_record_fields(logger: logging.Logger) -> None:
+    """A JSON record carries time, level, logger, message, pid and the extras, on one line."""
+    formatter = dual_log.JsonFormatter(platform_fields=False, static_fields={"service": "api"})
+    line = formatter.format(_record(logger, "order %s paid", 42, order_id=42))
+    assert "\n" not in line
+    data = json.loads(line)
+    assert list(data)[:5] == ["time", "level", "logger", "message", "pid"]
+    assert data["time"].endswith("+00:00")
+    assert data["level"] == "INFO"
+    assert data["logger"] == logger.name
+    assert data["message"] == "order 42 paid"
+    assert data["order_id"] == 42
+    assert data["service"] == "api"
+
+
+def test_json_platform_fields_from_fly_environment(
+    logger: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Fly.io the JSON record names the app, region, machine and host."""
+    monkeypatch.setenv("FLY_APP_NAME", "shop")
+    monkeypatch.setenv("FLY_REGION", "ams")
+    monkeypatch.setenv("FLY_MACHINE_ID", "m-1")
+    data = json.loads(dual_log.JsonFormatter().format(_record(logger, "hi")))
+    assert (data["fly_app"], data["fly_region"], data["fly_machine"]) == ("shop", "ams", "m-1")
+    assert data["host"]
+
+
+def test_json_adds_nothing_off_the_platform(
+    logger: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without FLY_* variables no platform field appears."""
+    for name in ("FLY_APP_NAME", "FLY_REGION", "FLY_MACHINE_ID", "FLY_ALLOC_ID"):
+        monkeypatch.delenv(name, raising=False)
+    data = json.loads(dual_log.JsonFormatter().format(_record(logger, "hi")))
+    assert not {"fly_app", "fly_region", "fly_machine", "host"} & set(data)
+
+
+def test_json_unencodable_extras_fall_back_to_repr(logger: logging.Logger) -> None:
+    """A circular extra and a non-string-keyed dict are written as reprs, marked."""
+    loop: list[object] = []
+    loop.append(loop)
+    data = json.loads(
+        dual_log.JsonFormatter(platform_fields=False).format(
+            _record(logger, "x", loop=loop, keys={(1, 2): "tuple key"})
+        )
+    )
+    assert data["message"] == "x"
+    assert data["loop"] == "[[...]]"
+    assert "tuple key" in data["keys"]
+    assert data["dual_log_error"].startswith("record not fully encodable")
+
+
+def test_json_dict_message_is_a_payload(logger: logging.Logger) -> None:
+    """A dict logged as the message becomes JSON fields, as python-json-logger does."""
+    data = json.loads(dual_log.JsonFormatter().format(_record(logger, {"event": "paid"})))  # type: ignore[arg-type]
+    assert data["event"] == "paid"
+
+
+def test_formatters_never_raise_on_a_broken_format(logger: logging.Logger) -> None:
+    """A text format naming a field the record lacks still yields a marked line."""
+    line = dual_log.TextFormatter("%(nope)s %(message)s", validate=False).format(
+        _record(logger, "kept")
+    )
+    assert "'kept'" in line
+    assert "record not formatted: ValueError" in line  # logging wraps the KeyError

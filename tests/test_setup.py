@@ -1,0 +1,161 @@
+"""dual_log.setup(): one call, both sinks, idempotent, and nothing else touched."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import dual_log
+from tests.helpers.logfiles import read_records
+
+
+def test_every_logger_reaches_stdout_and_the_file(
+    log_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A record of any logger shows on stdout as text and in the file as JSON."""
+    dual = dual_log.setup(path=str(log_path))
+    logging.getLogger("shop.orders").info("order %s paid", "A-17")
+    logging.getLogger("some.library").warning("disk at %d%%", 91)
+    assert dual.flush()
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(" ", 2)[2] for line in out] == [
+        "INFO shop.orders order A-17 paid",
+        "WARNING some.library disk at 91%",
+    ]
+    records, torn = read_records(log_path)
+    assert torn == []
+    assert [(r["logger"], r["message"]) for r in records] == [
+        ("shop.orders", "order A-17 paid"),
+        ("some.library", "disk at 91%"),
+    ]
+    assert (dual.file_written, dual.file_missed, dual.stdout_written) == (2, 0, 2)
+
+
+def test_second_call_replaces_its_own_handlers_only(log_path: Path) -> None:
+    """Calling setup() twice leaves one pair of dual_log handlers and keeps the user's handler."""
+    root = logging.getLogger()
+    mine = logging.NullHandler()
+    root.addHandler(mine)
+    first = dual_log.setup(path=str(log_path))
+    second = dual_log.setup(path=str(log_path), keep=2)
+    assert mine in root.handlers
+    ours = [h for h in root.handlers if isinstance(h, (dual_log.StdoutHandler, dual_log.FileHandler))]
+    assert ours == second.handlers
+    assert not set(first.handlers) & set(root.handlers)
+
+
+def test_close_flushes_and_detaches(log_path: Path) -> None:
+    """close() writes what is queued and removes exactly its handlers."""
+    dual = dual_log.setup(path=str(log_path), stdout=False)
+    for i in range(500):
+        logging.getLogger("burst").info("record %d", i)
+    dual.close()
+    assert dual.file_handler not in logging.getLogger().handlers
+    records, _ = read_records(log_path)
+    assert [r["message"] for r in records] == [f"record {i}" for i in range(500)]
+
+
+def test_per_sink_levels(log_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """stdout can be kept to warnings while the file keeps debug records."""
+    dual = dual_log.setup(path=str(log_path), level="DEBUG", stdout_level="WARNING")
+    log = logging.getLogger("levels")
+    log.debug("detail")
+    log.warning("alarm")
+    dual.flush()
+    assert [line.rsplit(" ", 1)[1] for line in capsys.readouterr().out.splitlines()] == ["alarm"]
+    assert [r["message"] for r in read_records(log_path)[0]] == ["detail", "alarm"]
+
+
+def test_formats_are_switchable_per_sink(log_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """stdout can be JSON and the file text."""
+    dual = dual_log.setup(path=str(log_path), stdout_format="json", file_format="text")
+    logging.getLogger("fmt").info("hello")
+    dual.flush()
+    assert '"message": "hello"' in capsys.readouterr().out
+    assert log_path.read_text().rstrip().endswith("INFO fmt hello")
+
+
+def test_attaches_to_a_named_logger(log_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """logger= attaches to that logger only; the root logger is untouched."""
+    root_handlers = list(logging.getLogger().handlers)
+    dual = dual_log.setup(path=str(log_path), logger="app")
+    logging.getLogger("app.sub").info("in app")
+    logging.getLogger("elsewhere").warning("not ours")
+    dual.flush()
+    assert logging.getLogger().handlers == root_handlers
+    assert [r["message"] for r in read_records(log_path)[0]] == ["in app"]
+    dual.close()
+    assert "not ours" not in capsys.readouterr().out
+
+
+def test_rails_logger_new_path_3_mapping(tmp_path: Path) -> None:
+    """Logger.new(path, 3) is keep=3 with Ruby's 1 MiB default: at most 3 rotated files."""
+    path = tmp_path / "production.log"
+    dual = dual_log.setup(path=str(path), keep=3, max_bytes="1MiB", stdout=False, queue=False)
+    log = logging.getLogger("rails")
+    for i in range(3000):
+        log.info("%05d %s", i, "x" * 1000)
+    dual.close()
+    names = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
+    assert names == ["production.log", "production.log.1", "production.log.2", "production.log.3"]
+    assert all(p.stat().st_size < 1.1 * 1024 * 1024 for p in tmp_path.glob("production.log*"))
+
+
+def test_warns_when_another_console_handler_would_double_lines(
+    log_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A basicConfig StreamHandler already on the root logger is pointed out on stderr."""
+    root = logging.getLogger()
+    console = logging.StreamHandler(sys.stderr)
+    root.addHandler(console)
+    dual_log.setup(path=str(log_path))
+    assert "records will show twice" in capsys.readouterr().err
+    assert console in root.handlers
+
+
+def test_import_configures_nothing_and_imports_no_framework() -> None:
+    """import dual_log adds no handler and imports neither Django nor Flask."""
+    code = (
+        "import logging, sys, dual_log; "
+        "print(len(logging.getLogger().handlers), "
+        "sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'flask')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30
+    ).stdout
+    assert out.strip() == "0 []"
+
+
+def test_dictconfig_builds_both_handlers(log_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The handler and formatter classes can be named straight from dictConfig."""
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {
+                "text": {"()": "dual_log.TextFormatter"},
+                "json": {"()": "dual_log.JsonFormatter", "static_fields": {"service": "api"}},
+            },
+            "handlers": {
+                "stdout": {"class": "dual_log.StdoutHandler", "formatter": "text"},
+                "file": {
+                    "class": "dual_log.FileHandler",
+                    "formatter": "json",
+                    "filename": str(log_path),
+                    "max_bytes": "1 MiB",
+                    "keep": "3",
+                    "queue": "false",
+                },
+            },
+            "root": {"level": "INFO", "handlers": ["stdout", "file"]},
+        }
+    )
+    logging.getLogger("configured").info("via dictConfig")
+    assert capsys.readouterr().out.rstrip().endswith("INFO configured via dictConfig")
+    (record,), _ = read_records(log_path)
+    assert (record["message"], record["service"]) == ("via dictConfig", "api")
