@@ -26,7 +26,8 @@ def _exc_info() -> tuple[type[BaseException], BaseException, object]:
         raise KeyError("missing\nforged line")
     except KeyError:
         info = sys.exc_info()
-        assert info[0] is not None and info[1] is not None
+        assert info[0] is not None
+        assert info[1] is not None
         return info[0], info[1], info[2]
 
 

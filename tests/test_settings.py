@@ -90,7 +90,9 @@ def test_sizes_accept_bytes_and_units(text: object, expected: int) -> None:
         ("static_fields", "novalue", "key=value"),
     ],
 )
-def test_bad_keyword_names_option_value_and_allowed(option: str, value: object, allowed: str) -> None:
+def test_bad_keyword_names_option_value_and_allowed(
+    option: str, value: object, allowed: str
+) -> None:
     """A bad keyword value raises ValueError naming the option, the value and what is allowed."""
     with pytest.raises(ValueError, match=option) as error:
         Settings.resolve({}, **{option: value})

@@ -44,7 +44,9 @@ def test_second_call_replaces_its_own_handlers_only(log_path: Path) -> None:
     first = dual_log.setup(path=str(log_path))
     second = dual_log.setup(path=str(log_path), keep=2)
     assert mine in root.handlers
-    ours = [h for h in root.handlers if isinstance(h, (dual_log.StdoutHandler, dual_log.FileHandler))]
+    ours = [
+        h for h in root.handlers if isinstance(h, (dual_log.StdoutHandler, dual_log.FileHandler))
+    ]
     assert ours == second.handlers
     assert not set(first.handlers) & set(root.handlers)
 
@@ -71,7 +73,9 @@ def test_per_sink_levels(log_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert [r["message"] for r in read_records(log_path)[0]] == ["detail", "alarm"]
 
 
-def test_formats_are_switchable_per_sink(log_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_formats_are_switchable_per_sink(
+    log_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """stdout can be JSON and the file text."""
     dual = dual_log.setup(path=str(log_path), stdout_format="json", file_format="text")
     logging.getLogger("fmt").info("hello")
@@ -131,7 +135,9 @@ def test_import_configures_nothing_and_imports_no_framework() -> None:
     assert out.strip() == "0 []"
 
 
-def test_dictconfig_builds_both_handlers(log_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dictconfig_builds_both_handlers(
+    log_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The handler and formatter classes can be named straight from dictConfig."""
     logging.config.dictConfig(
         {

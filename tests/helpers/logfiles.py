@@ -11,7 +11,9 @@ from typing import Any
 def files(path: Path) -> list[Path]:
     """The live file and every rotated sibling (``app.log.1``, ``app.log.2.gz``, ...)."""
     folder = path.parent
-    found = [p for p in folder.iterdir() if p.name == path.name or p.name.startswith(path.name + ".")]
+    found = [
+        p for p in folder.iterdir() if p.name == path.name or p.name.startswith(path.name + ".")
+    ]
     return sorted(p for p in found if ".rotate." not in p.name)
 
 
@@ -19,7 +21,9 @@ def read_lines(path: Path) -> list[str]:
     """Every line of the file and its rotated siblings, gzipped ones decompressed."""
     lines: list[str] = []
     for file in files(path):
-        data = gzip.decompress(file.read_bytes()) if file.name.endswith(".gz") else file.read_bytes()
+        data = (
+            gzip.decompress(file.read_bytes()) if file.name.endswith(".gz") else file.read_bytes()
+        )
         lines.extend(data.decode("utf-8").splitlines())
     return lines
 

@@ -1,0 +1,97 @@
+"""Rotation by size and time, gzip of rotated files, and retention by age."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+import dual_log
+from tests.helpers.logfiles import files, read_records
+
+
+def _fill(handler: logging.Handler, count: int, size: int = 200) -> None:
+    logger = logging.getLogger("rotation")
+    for i in range(count):
+        handler.handle(
+            logger.makeRecord("rotation", logging.INFO, "f", 1, "%05d " + "x" * size, (i,), None)
+        )
+
+
+@pytest.mark.parametrize("queue", [True, False])
+def test_size_rotation_keeps_n_files_in_order(log_path: Path, queue: bool) -> None:
+    """max_bytes and keep give app.log.1..N, newest first, the oldest beyond N deleted."""
+    handler = dual_log.FileHandler(log_path, max_bytes="8KB", keep=3, queue=queue)
+    _fill(handler, 400)
+    handler.close()
+    assert [p.name for p in files(log_path)] == ["app.log", "app.log.1", "app.log.2", "app.log.3"]
+    numbers = [
+        [int(json.loads(line)["message"][:5]) for line in p.read_text().splitlines()]
+        for p in files(log_path)
+    ]
+    assert numbers[0][-1] == 399
+    assert max(numbers[1]) < min(numbers[0])
+    assert max(numbers[3]) < min(numbers[2])
+
+
+def test_rotated_files_are_gzipped(log_path: Path) -> None:
+    """compress=True leaves app.log.N.gz files that decompress to whole JSON lines."""
+    handler = dual_log.FileHandler(log_path, max_bytes="8KB", keep=2, compress=True, queue=False)
+    _fill(handler, 200)
+    handler.close()
+    names = [p.name for p in files(log_path)]
+    assert names == ["app.log", "app.log.1.gz", "app.log.2.gz"]
+    text = gzip.decompress((log_path.parent / "app.log.1.gz").read_bytes()).decode()
+    assert all(line.startswith('{"time"') for line in text.splitlines())
+
+
+def test_time_rotation(log_path: Path) -> None:
+    """when='S' starts a new file each second; every record stays readable."""
+    handler = dual_log.FileHandler(log_path, when="S", keep=10, queue=False)
+    logger = logging.getLogger("timed")
+    sent = 0
+    deadline = time.monotonic() + 2.5
+    while time.monotonic() < deadline:
+        handler.handle(logger.makeRecord("timed", logging.INFO, "f", 1, "tick %d", (sent,), None))
+        sent += 1
+        time.sleep(0.05)
+    handler.close()
+    rotated = [p for p in files(log_path) if p != log_path]
+    assert len(rotated) >= 2
+    records, torn = read_records(log_path)
+    assert torn == []
+    assert sorted(int(r["message"].split()[1]) for r in records) == list(range(sent))
+
+
+def test_max_age_days_deletes_old_rotated_files_only(log_path: Path) -> None:
+    """Rotated files older than max_age_days go; recent ones and the live file stay."""
+    old = log_path.parent / "app.log.7"
+    old.write_text("{}\n")
+    ancient = time.time() - 10 * 86400
+    os.utime(old, (ancient, ancient))
+    os.utime(log_path.parent, None)
+    handler = dual_log.FileHandler(log_path, max_bytes="8KB", keep=20, max_age_days=3, queue=False)
+    _fill(handler, 100)
+    handler.close()
+    names = [p.name for p in files(log_path)]
+    assert "app.log.7" not in names
+    assert "app.log" in names
+    assert "app.log.1" in names
+
+
+def test_file_and_lock_get_restrictive_permissions(log_path: Path) -> None:
+    """The log, lock and rotated files are created 0640 whatever the umask."""
+    previous = os.umask(0)
+    try:
+        handler = dual_log.FileHandler(log_path, max_bytes="4KB", keep=2, queue=False)
+        _fill(handler, 60)
+        handler.close()
+    finally:
+        os.umask(previous)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in log_path.parent.iterdir()}
+    assert modes == {"app.log": 0o640, "app.log.1": 0o640, "app.log.2": 0o640, ".__app.lock": 0o640}
