@@ -6,12 +6,16 @@
   the parent's to write: none is written twice.
 - SIGTERM/SIGINT: what is queued is written, then the signal goes on to the handler
   that was installed before (or to the default action): it is never swallowed.
-- Normal exit: ``logging.shutdown`` (registered by the logging module) flushes and
-  closes every handler, which writes what is queued.
+- Normal exit: dual_log's own exit hook writes what is queued and stops the writer
+  threads. It must run before ``logging.shutdown``, which closes every handler newest
+  first, and so would close the file under a writer that is still draining; atexit
+  runs hooks last-registered first, and logging registered its hook when it was
+  imported, before dual_log could. A record logged after that is written directly.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import threading
@@ -28,19 +32,20 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT)
 SIGNAL_FLUSH_SECONDS = 3.0
 
 _live: weakref.WeakSet[FileHandler] = weakref.WeakSet()
-_fork_hook_installed = False
+_hooks_installed = False
 _previous: dict[int, Any] = {}
 _lock = threading.Lock()
 
 
 def track(handler: FileHandler) -> None:
-    """Include ``handler`` in fork re-initialisation and in signal-time flushes."""
-    global _fork_hook_installed
+    """Include ``handler`` in fork re-initialisation, signal-time flushes and the exit hook."""
+    global _hooks_installed
     with _lock:
         _live.add(handler)
-        if not _fork_hook_installed and hasattr(os, "register_at_fork"):
+        if not _hooks_installed:
             os.register_at_fork(after_in_child=_after_fork_in_child)
-            _fork_hook_installed = True
+            atexit.register(_close_all)
+            _hooks_installed = True
 
 
 def _after_fork_in_child() -> None:
@@ -48,6 +53,11 @@ def _after_fork_in_child() -> None:
     _lock = threading.Lock()
     for handler in list(_live):
         handler.after_fork_in_child()
+
+
+def _close_all() -> None:
+    for handler in list(_live):
+        handler.close()
 
 
 def flush_all(timeout: float = SIGNAL_FLUSH_SECONDS) -> None:
