@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,25 @@ class _Passthrough(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return str(record.msg)
+
+
+def _regular_files_only(chmod: Any) -> Any:
+    """Wrap concurrent-log-handler's chmod so it never touches what a log path links to.
+
+    ``os.chmod`` follows symlinks: a log path linked to ``/dev/full``, ``/dev/null`` or a
+    FIFO would otherwise have that device's permissions changed (for every user of the
+    machine, when run as root). ``file_mode`` is for the regular files dual_log writes.
+    """
+
+    def do_chown_and_chmod(filename: str) -> None:
+        try:
+            regular = stat.S_ISREG(os.stat(filename).st_mode)
+        except OSError:  # gone again: nothing to change
+            return
+        if regular:
+            chmod(filename)
+
+    return do_chown_and_chmod
 
 
 class RotatingFile:
@@ -115,6 +135,7 @@ class RotatingFile:
         # Opened readable too, so the writer can see whether the file ends mid-line.
         target.mode = "a+"
         target.do_write = self._make_writer(target)  # type: ignore[method-assign]
+        target._do_chown_and_chmod = _regular_files_only(target._do_chown_and_chmod)  # type: ignore[method-assign]
         handler.setFormatter(_Passthrough())
         self._target = target
         self._rollovers = 0
