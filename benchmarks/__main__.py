@@ -1,0 +1,147 @@
+"""``python -m benchmarks``: measure, print the tables, rewrite docs/PERFORMANCE.md and the chart.
+
+    .venv/bin/python -m benchmarks            # the full run, about 5 minutes
+    .venv/bin/python -m benchmarks --quick    # tiny sizes: checks the scripts, not speed
+    .venv/bin/python -m benchmarks --parts percall,multiproc --no-doc
+
+Run it from the repository root on a machine doing nothing else: ratios within one run
+are what count, absolute numbers move with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from benchmarks import _configs, _e2e, _multiproc, _percall, _report
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PARTS = ("percall", "multiproc", "e2e")
+COMMAND = ".venv/bin/python -m benchmarks"
+
+
+def _parser() -> argparse.ArgumentParser:
+    description = (__doc__ or "").split("\n")[0]
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=description)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the scripts run")
+    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated subset of "
+                        + ", ".join(PARTS))  # fmt: skip
+    parser.add_argument("--configs", help="comma-separated configuration keys (default: all): "
+                        + ", ".join(c.key for c in _configs.CONFIGS))  # fmt: skip
+    parser.add_argument("--n", type=int, help="timed records per per-call run (20000)")
+    parser.add_argument("--rounds", type=int, help="per-call runs of each configuration (7)")
+    parser.add_argument("--mp-n", type=int, help="records per process, multi-process (25000)")
+    parser.add_argument("--mp-processes", type=int, default=4, help="processes (4)")
+    parser.add_argument("--mp-repeats", type=int, help="multi-process runs per configuration (3)")
+    parser.add_argument("--mp-max-bytes", type=int, default=1_000_000, help="rotation size (1 MB)")
+    parser.add_argument("--apps", help="end-to-end applications: django, flask, minimal "
+                        "(default: the samples present in the checkout)")  # fmt: skip
+    parser.add_argument("--seconds", type=float, help="end-to-end load per configuration (10)")
+    parser.add_argument("--connections", type=int, default=8, help="end-to-end connections (8)")
+    parser.add_argument("--doc", default=os.path.join(ROOT, "docs", "PERFORMANCE.md"),
+                        help="Markdown file whose benchmark blocks are rewritten")  # fmt: skip
+    parser.add_argument("--chart", default=os.path.join(ROOT, "docs", "per_call_cost.png"),
+                        help="PNG chart of the per-call cost")  # fmt: skip
+    parser.add_argument("--no-doc", action="store_true", help="print only; write no file")
+    parser.add_argument("--json", help="also write every raw result to this JSON file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen parts; return the exit status."""
+    args = _parser().parse_args(argv)
+    quick = args.quick
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise SystemExit(f"unknown part(s): {', '.join(sorted(unknown))}; allowed: {PARTS}")
+    configs = [c.key for c in _configs.CONFIGS]
+    if args.configs:
+        configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+        bad = set(configs) - set(_configs.BY_KEY)
+        if bad:
+            raise SystemExit(f"unknown configuration(s): {', '.join(sorted(bad))}")
+    started = time.monotonic()
+
+    def progress(message: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    results: dict[str, Any] = {}
+    blocks: dict[str, str] = {}
+    loader = None
+    if "percall" in parts:
+        results["percall"] = _percall.run(
+            n=args.n or (400 if quick else 20_000),
+            rounds=args.rounds or (1 if quick else 7),
+            warmup=100 if quick else 2_000,
+            configs=configs,
+            progress=progress,
+        )
+        blocks["percall"] = _report.percall_table(results["percall"])
+        blocks["percall"] += f"\n\n![Per-call cost by configuration]({_chart_link(args)})"
+    if "multiproc" in parts:
+        repeats = args.mp_repeats or (1 if quick else 3)
+        results["multiproc"] = _multiproc.run(
+            n=args.mp_n or (300 if quick else 25_000),
+            processes=args.mp_processes,
+            max_bytes=args.mp_max_bytes if not quick else 20_000,
+            configs=[k for k in configs if not _configs.BY_KEY[k].informative],
+            repeats=repeats,
+            progress=progress,
+        )
+        results["multiproc"]["repeats"] = repeats
+        blocks["multiproc"] = _report.multiproc_table(results["multiproc"])
+    if "e2e" in parts:
+        wanted = args.apps.split(",") if args.apps else ["django", "flask"]
+        apps = [a for a in wanted if _e2e.available(a)]
+        missing = [a for a in wanted if a not in apps]
+        if not apps:
+            apps = ["minimal"]
+        results["e2e"] = _e2e.run(
+            apps=apps,
+            seconds=args.seconds or (1.0 if quick else 10.0),
+            connections=args.connections,
+            progress=progress,
+        )
+        results["e2e"]["missing"] = missing
+        loader = results["e2e"]["loader"]
+        blocks["e2e"] = _report.e2e_table(results["e2e"])
+    command = COMMAND + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
+    blocks["machine"] = _report.machine(loader) + f"\n- Command: `{command.strip()}`"
+    for name in ("machine", "percall", "multiproc", "e2e"):
+        if name in blocks:
+            print(f"\n## {name}\n\n{blocks[name]}")
+    _warn_about_stderr(results)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(results, out, indent=1, default=str)
+    if not args.no_doc:
+        if "percall" in results:
+            _report.chart(results["percall"], args.chart)
+        _report.update_doc(args.doc, blocks, COMMAND)
+        progress(f"wrote {args.doc}" + (f" and {args.chart}" if "percall" in results else ""))
+    return 0
+
+
+def _chart_link(args: argparse.Namespace) -> str:
+    return os.path.relpath(str(args.chart), os.path.dirname(os.path.abspath(str(args.doc))))
+
+
+def _warn_about_stderr(results: dict[str, Any]) -> None:
+    """Show what configurations printed on stderr: a library's own error reports."""
+    for part, result in results.items():
+        for row in result["rows"]:
+            for text in row.get("stderr") or []:
+                if text:
+                    first = text.strip().splitlines()[0]
+                    name = row.get("key") or row.get("label")
+                    count = text.count("\n") + 1
+                    print(f"{part} {name}: stderr ({count} lines): {first}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,202 @@
+"""End to end: a sample application under gunicorn, with dual_log and with stdout only.
+
+gunicorn serves the sample with 4 workers on 127.0.0.1, stdout to /dev/null and the log
+file in a temporary folder; a second process (``wrk`` when it is installed, else
+``benchmarks._load``) sends requests for a warm-up second, then for ``seconds``, and
+the requests per second of the timed part are reported. Each configuration runs the
+same application; only its logging differs (see ``benchmarks._e2e_app``). After the
+server stops, the file's lines are counted: one per request at least, since each
+sample logs one line per request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORKERS = 4
+START_TIMEOUT = 60.0
+
+# name -> (folder of the sample, its WSGI target, a path it answers 200 on, with a query)
+APPS: dict[str, tuple[str | None, str | None, str]] = {
+    "django": ("sample_projects/django_app", "mysite.wsgi:application", "/?id=bench"),
+    "flask": ("sample_projects/flask_app", "app:app", "/?id=bench"),
+    "minimal": (None, None, "/?id=bench"),
+}
+# name -> (label, environment); "stdout" swaps dual_log's handlers for a StreamHandler.
+LOGGING = {
+    "stdout": ("stdout only (StreamHandler)", {"BENCH_LOGGING": "stdout"}),
+    "dual_queue": ("dual_log, queue=True (default)", {}),
+    "dual_direct": ("dual_log, queue=False", {"DUAL_LOG_QUEUE": "false"}),
+}
+
+
+def available(name: str) -> bool:
+    """Whether the sample ``name`` exists in this checkout."""
+    folder = APPS[name][0]
+    return folder is None or os.path.isdir(os.path.join(ROOT, folder))
+
+
+def run(
+    *, apps: list[str], seconds: float, connections: int, progress: Any = None
+) -> dict[str, Any]:
+    """Serve each app with each logging configuration; requests per second of each."""
+    loader = "wrk" if shutil.which("wrk") else "python"
+    rows = []
+    for app in apps:
+        base: float | None = None
+        for logging_key, (label, env) in LOGGING.items():
+            row = _serve_and_load(app, env, seconds, connections, loader)
+            row.update(app=app, logging=logging_key, label=label)
+            if logging_key == "stdout":
+                base = row["rps"]
+            row["ratio"] = row["rps"] / base if base else None
+            rows.append(row)
+            if progress:
+                progress(f"end to end {app}: {logging_key}")
+    return {
+        "seconds": seconds,
+        "connections": connections,
+        "loader": loader,
+        "workers": WORKERS,
+        "rows": rows,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _serve_and_load(
+    app: str, env: dict[str, str], seconds: float, connections: int, loader: str
+) -> dict[str, Any]:
+    folder, target, path = APPS[app]
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="dual_log-bench-e2e-") as scratch:
+        log_path = os.path.join(scratch, "app.log")
+        environ = {
+            **os.environ,
+            "DUAL_LOG_PATH": log_path,
+            "DUAL_LOG_PLATFORM_FIELDS": "false",
+            "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
+            **env,
+        }
+        if target:
+            environ["BENCH_WSGI"] = target
+        command = [
+            sys.executable, "-m", "gunicorn", "benchmarks._e2e_app:app",
+            "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
+            "--graceful-timeout", "10", "--log-level", "warning",
+        ]  # fmt: skip
+        if folder:
+            command += ["--chdir", os.path.join(ROOT, folder)]
+        with open(os.path.join(scratch, "stderr"), "w+b") as stderr:
+            server = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=environ,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
+            try:
+                url = f"http://127.0.0.1:{port}{path}"
+                _wait_until_serving(server, url, stderr)
+                _load(loader, url, 1.0, connections)  # warm-up: imports, first requests
+                result = _load(loader, url, seconds, connections)
+            finally:
+                _stop(server)
+            stderr.seek(0)
+            errors = stderr.read().decode(errors="replace").strip()
+        lines = _count_lines(scratch)
+    rps = result["requests"] / result["seconds"]
+    return {**result, "rps": rps, "file_lines": lines, "stderr": [errors[-2000:]] if errors else []}
+
+
+def _wait_until_serving(server: subprocess.Popen[bytes], url: str, stderr: Any) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            stderr.seek(0)
+            raise RuntimeError(
+                "gunicorn exited at start: " + stderr.read().decode(errors="replace")[-2000:]
+            )
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(url, timeout=2) as response,  # noqa: S310 (loopback)
+        ):
+            response.read()
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer on {url} within {START_TIMEOUT}s")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+_WRK_REQUESTS = re.compile(r"(\d+) requests in ([\d.]+)(\w+)")
+_WRK_NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+_WRK_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+def _load(loader: str, url: str, seconds: float, connections: int) -> dict[str, float]:
+    timeout = seconds + 60
+    if loader == "wrk":
+        threads = min(2, connections)
+        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", url]
+        out = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, check=True
+        ).stdout
+        match = _WRK_REQUESTS.search(out)
+        if match is None:
+            raise RuntimeError(f"unexpected wrk output: {out}")
+        non_2xx = _WRK_NON_2XX.search(out)
+        errors = _WRK_ERRORS.search(out)
+        # wrk reports a read error for each connection gunicorn's sync worker closes
+        # after its response, so only connect, write and timeout errors are errors here.
+        return {
+            "requests": int(match.group(1)),
+            "seconds": float(match.group(2)) * _UNITS[match.group(3)],
+            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+            "errors": sum(int(errors.group(i)) for i in (1, 3, 4)) if errors else 0,
+        }
+    command = [sys.executable, "-m", "benchmarks._load", url, str(seconds), str(connections)]
+    out = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=True
+    ).stdout
+    result: dict[str, float] = json.loads(out)
+    return result
+
+
+def _count_lines(folder: str) -> int:
+    count = 0
+    for name in os.listdir(folder):
+        if name.startswith("app.log"):
+            with open(os.path.join(folder, name), "rb") as file:
+                count += file.read().count(b"\n")
+    return count

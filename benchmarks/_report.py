@@ -1,0 +1,256 @@
+"""Turning results into Markdown tables, the machine's description and the chart.
+
+docs/PERFORMANCE.md keeps its prose by hand; the command rewrites only the blocks
+between ``<!-- benchmarks:NAME -->`` and ``<!-- /benchmarks:NAME -->``, so every
+number in it comes from a run.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import os
+import platform
+import re
+import shutil
+import subprocess
+from typing import Any
+
+TARGET_PER_CALL = 1.3
+TARGET_VS_CLH = 1.5
+PACKAGES = (
+    "dual-log-handler",
+    "concurrent-log-handler",
+    "python-json-logger",
+    "loguru",
+    "gunicorn",
+    "Django",
+    "Flask",
+)
+
+
+def machine(loader: str | None) -> str:
+    """The machine, the interpreter and the versions the numbers were measured with."""
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    versions = []
+    for name in PACKAGES:
+        try:
+            versions.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{name} (not installed)")
+    lines = [
+        f"- Measured: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- CPU: {model}, {os.cpu_count()} logical CPUs (nproc {_nproc()})",
+        f"- Load average at the end of the run: {_loadavg()}",
+        f"- OS: {platform.system()} {platform.release()}",
+        f"- Python: {platform.python_implementation()} {platform.python_version()}",
+        f"- Packages: {', '.join(versions)}",
+    ]
+    if loader:
+        lines.append(f"- Load generator: {_loader_version(loader)}")
+    return "\n".join(lines)
+
+
+def _nproc() -> str:
+    try:
+        return str(len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return "?"
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def _loader_version(loader: str) -> str:
+    if loader == "wrk" and shutil.which("wrk"):
+        out = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+        first = (out.stdout or out.stderr).strip().splitlines()
+        return first[0].split(" Copyright")[0] if first else "wrk"
+    return "benchmarks._load (Python threads; wrk was not installed)"
+
+
+def _fmt(value: float | None, digits: int = 2, suffix: str = "") -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}{suffix}"
+
+
+def percall_table(result: dict[str, Any]) -> str:
+    """The per-call table, with the default mode's ratio against the target."""
+    head = (
+        "| Configuration | calling thread, CPU µs | ratio | calling thread, wall µs | ratio "
+        "| end to end incl. flush, µs | ratio | file lines |\n"
+        "|---|--:|--:|--:|--:|--:|--:|--:|"
+    )
+    rows = []
+    for row in result["rows"]:
+        lines = "—"
+        if "file_lines_min" in row:
+            lines = f"{row['file_lines_min']}/{row['file_lines_expected']}"
+        cells = [row["label"]]
+        for measure in ("calls_cpu", "calls", "total"):
+            cells += [_fmt(row[f"{measure}_us"]), _fmt(row[f"{measure}_ratio"], suffix="x")]
+        rows.append("| " + " | ".join([*cells, lines]) + " |")
+    notes = [
+        "",
+        f"{result['n']} timed calls after {result['warmup']} untimed ones, median of "
+        f"{result['rounds']} runs, each in a fresh process with stdout to /dev/null; "
+        "ratios to the stdout-only median of this run.",
+    ]
+    default = next((r for r in result["rows"] if r["key"] == "dual_queue_json"), None)
+    if default and default["calls_cpu_ratio"] is not None:
+        met = "met" if default["calls_cpu_ratio"] <= TARGET_PER_CALL else "missed"
+        notes.append(
+            f"Target for dual_log's default mode in the calling thread: at most "
+            f"{TARGET_PER_CALL}x; measured {default['calls_cpu_ratio']:.2f}x ({met})."
+        )
+    return "\n".join([head, *rows, *notes])
+
+
+def multiproc_table(result: dict[str, Any]) -> str:
+    """The multi-process table: throughput and what the files hold afterwards."""
+    head = (
+        "| Configuration | records/s | vs concurrent-log-handler | lost | duplicated | torn "
+        "| files |\n|---|--:|--:|--:|--:|--:|--:|"
+    )
+    rows = []
+    for row in result["rows"]:
+        counts = ["—"] * 4
+        if row["checked"]:
+            counts = [str(row[k]) for k in ("lost", "duplicated", "torn", "files")]
+        rows.append(
+            f"| {row['label']} | {row['records_per_s']:,.0f} | {_fmt(row['vs_clh'], suffix='x')} "
+            f"| {' | '.join(counts)} |"
+        )
+    notes = [
+        "",
+        f"{result['processes']} processes x {result['n']} records into one file rotating "
+        f"every {result['max_bytes']:,} bytes; throughput from the first start to the last "
+        "close (every record on disk); the run with the median throughput of "
+        f"{result.get('repeats', 1)}. Lost, duplicated and torn are counted by record id "
+        "across the live and every rotated file.",
+    ]
+    default = next((r for r in result["rows"] if r["key"] == "dual_queue_json"), None)
+    if default and default["vs_clh"] is not None:
+        ok = default["lost"] == 0 and default["vs_clh"] >= TARGET_VS_CLH
+        notes.append(
+            f"Target for dual_log's default mode: nothing lost at at least {TARGET_VS_CLH}x "
+            f"concurrent-log-handler's throughput; measured {default['lost']} lost at "
+            f"{default['vs_clh']:.2f}x ({'met' if ok else 'missed'})."
+        )
+    return "\n".join([head, *rows, *notes])
+
+
+def e2e_table(result: dict[str, Any]) -> str:
+    """The end-to-end table: requests per second of each sample by logging set-up."""
+    head = (
+        "| Application | Logging | requests/s | vs stdout only | non-2xx | errors | file lines |\n"
+        "|---|---|--:|--:|--:|--:|--:|"
+    )
+    rows = [
+        f"| {r['app']} | {r['label']} | {r['rps']:,.0f} | {_fmt(r['ratio'], suffix='x')} "
+        f"| {r['non_2xx']} | {r['errors']} | {_lines(r)} |"
+        for r in result["rows"]
+    ]
+    notes = [
+        "",
+        f"gunicorn, {result['workers']} sync workers, 127.0.0.1; load from "
+        f"{result['loader']} with {result['connections']} connections for "
+        f"{result['seconds']:g} s after a 1 s warm-up. File lines include the warm-up's.",
+    ]
+    missing = result.get("missing")
+    if missing:
+        notes.append(f"Not in this checkout, so not measured: {', '.join(missing)}.")
+    return "\n".join([head, *rows, *notes])
+
+
+def _lines(row: dict[str, Any]) -> str:
+    return "—" if row["logging"] == "stdout" else str(row["file_lines"])
+
+
+def chart(result: dict[str, Any], path: str) -> None:
+    """A bar chart of per-call cost by configuration, as ratios to stdout only."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(result["rows"])
+    labels = [r["label"] for r in rows]
+    cpu = [r["calls_cpu_ratio"] or 0 for r in rows]
+    total = [r["total_ratio"] or 0 for r in rows]
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.5))
+    positions = range(len(rows))
+    ax.barh([p + 0.2 for p in positions], cpu, height=0.38, label="calling thread (CPU)")
+    ax.barh([p - 0.2 for p in positions], total, height=0.38, label="end to end, incl. flush")
+    ax.axvline(1.0, color="grey", linewidth=0.8)
+    ax.axvline(TARGET_PER_CALL, color="red", linestyle="--", linewidth=0.8,
+               label=f"target for dual_log's default ({TARGET_PER_CALL}x)")  # fmt: skip
+    ax.set_yticks(list(positions))
+    ax.set_yticklabels(labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("cost per log call, as a ratio to stdout only (lower is better)")
+    ax.set_title(f"Per-call cost, median of {result['rounds']} runs x {result['n']} records")
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+TEMPLATE = """# Performance
+
+Measured by `{command}`; every number below is written by that command.
+
+## Machine
+
+<!-- benchmarks:machine -->
+<!-- /benchmarks:machine -->
+
+## Per-call cost
+
+<!-- benchmarks:percall -->
+<!-- /benchmarks:percall -->
+
+## Several processes, one rotating file
+
+<!-- benchmarks:multiproc -->
+<!-- /benchmarks:multiproc -->
+
+## End to end
+
+<!-- benchmarks:e2e -->
+<!-- /benchmarks:e2e -->
+"""
+
+
+def update_doc(path: str, blocks: dict[str, str], command: str) -> None:
+    """Replace each named block of the Markdown file at ``path`` (created if missing)."""
+    try:
+        with open(path, encoding="utf-8") as doc:
+            text = doc.read()
+    except FileNotFoundError:
+        text = TEMPLATE.format(command=command)
+    for name, body in blocks.items():
+        start, end = f"<!-- benchmarks:{name} -->", f"<!-- /benchmarks:{name} -->"
+        found = re.search(re.escape(start) + r".*?" + re.escape(end), text, re.DOTALL)
+        block = f"{start}\n{body}\n{end}"
+        if found is None:
+            text += f"\n{block}\n"
+        else:
+            text = text[: found.start()] + block + text[found.end() :]
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as doc:
+        doc.write(text)

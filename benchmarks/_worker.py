@@ -1,0 +1,105 @@
+"""One benchmark process: sets up one configuration, logs, and writes its timings as JSON.
+
+Started by the benchmark command with stdout redirected to /dev/null or a file (never
+a terminal), so writing to stdout costs what it costs in a container.
+
+    python -m benchmarks._worker percall CONFIG FOLDER N WARMUP RESULT
+    python -m benchmarks._worker multiproc CONFIG FOLDER N WORKER MAX_BYTES GO RESULT
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from benchmarks import _configs
+
+PERCALL_MAX_BYTES = 10 * 1024 * 1024  # dual_log's default; no rotation in a per-call run
+
+
+def percall(key: str, folder: str, n: int, warmup: int, result: str) -> None:
+    """Time ``n`` log calls after ``warmup`` untimed ones; the file is flushed in between."""
+    import gc
+
+    log, template, finish = _configs.build(key, folder, PERCALL_MAX_BYTES)
+    for i in range(warmup):
+        log(template, 0, i, _configs.PAYLOAD)
+    _flush_queue()
+    payload = _configs.PAYLOAD
+    gc.collect()
+    start_cpu = time.thread_time()
+    start = time.perf_counter()
+    for i in range(n):
+        log(template, 1, i, payload)
+    calls = time.perf_counter() - start
+    calls_cpu = time.thread_time() - start_cpu
+    counters = finish()
+    total = time.perf_counter() - start
+    _write(
+        result,
+        {
+            "config": key,
+            "n": n,
+            "warmup": warmup,
+            "calls_s": calls,
+            "calls_cpu_s": calls_cpu,
+            "total_s": total,
+            "counters": counters,
+        },
+    )
+
+
+def _flush_queue() -> None:
+    """Let dual_log's writer thread catch up, so the timed part starts with an empty queue."""
+    import logging
+
+    for handler in logging.getLogger().handlers:
+        flush = getattr(handler, "flush", None)
+        if flush is not None:
+            flush()
+
+
+def multiproc(
+    key: str, folder: str, n: int, worker: int, max_bytes: int, go: str, result: str
+) -> None:
+    """Log ``n`` records numbered by ``worker`` once the file ``go`` exists; time it."""
+    log, template, finish = _configs.build(key, folder, max_bytes)
+    _write(result + ".ready", {})
+    deadline = time.monotonic() + 120
+    while not os.path.exists(go):
+        if time.monotonic() > deadline:
+            raise SystemExit("the go file never appeared")
+        time.sleep(0.001)
+    start = time.time()
+    payload = _configs.PAYLOAD
+    for i in range(n):
+        log(template, worker, i, payload)
+    counters = finish()
+    end = time.time()
+    _write(result, {"config": key, "worker": worker, "start": start, "end": end, **counters})
+
+
+def _write(path: str, data: dict[str, object]) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as out:
+        json.dump(data, out)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str]) -> None:
+    """Dispatch on the first argument, ``percall`` or ``multiproc``."""
+    kind, *args = argv
+    if kind == "percall":
+        key, folder, n, warmup, result = args
+        percall(key, folder, int(n), int(warmup), result)
+    elif kind == "multiproc":
+        key, folder, n, worker, max_bytes, go, result = args
+        multiproc(key, folder, int(n), int(worker), int(max_bytes), go, result)
+    else:
+        raise SystemExit(f"unknown benchmark kind {kind!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,90 @@
+"""The benchmark command, run with tiny sizes so its scripts cannot rot (no timings asserted)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from benchmarks import _configs
+from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _run(python: str, tmp_path: Path, *args: str) -> dict[str, Any]:
+    raw = tmp_path / "results.json"
+    command = [python, "-m", "benchmarks", "--quick", "--json", str(raw)]
+    command += ["--doc", str(tmp_path / "PERFORMANCE.md"), "--chart", str(tmp_path / "chart.png")]
+    completed = subprocess.run(
+        [*command, *args], cwd=ROOT, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    results: dict[str, Any] = json.loads(raw.read_text())
+    return results
+
+
+def _sane(value: float) -> bool:
+    return math.isfinite(value) and 0 < value < 1e7
+
+
+def test_per_call_and_multi_process_tables_cover_every_configuration(
+    python: str, tmp_path: Path
+) -> None:
+    """--quick measures every configuration, finds every file record, writes doc and chart."""
+    results = _run(python, tmp_path, "--parts", "percall,multiproc")
+
+    percall = {row["key"]: row for row in results["percall"]["rows"]}
+    assert list(percall) == [c.key for c in _configs.CONFIGS]
+    for row in percall.values():
+        assert all(_sane(row[f"{m}_us"]) for m in ("calls_cpu", "calls", "total")), row
+        assert all(_sane(row[f"{m}_ratio"]) for m in ("calls_cpu", "calls", "total")), row
+        if _configs.BY_KEY[row["key"]].file_format is not None:
+            assert row["file_lines_min"] == row["file_lines_expected"], row
+    assert percall["stdout"]["calls_cpu_ratio"] == 1.0
+
+    multiproc = {row["key"]: row for row in results["multiproc"]["rows"]}
+    compared = [c.key for c in _configs.CONFIGS if not c.informative]
+    assert list(multiproc) == compared
+    assert all(_sane(row["records_per_s"]) for row in multiproc.values())
+    for key in (
+        "clh",
+        "dual_queue_json",
+        "dual_queue_text",
+        "dual_direct_json",
+        "dual_direct_text",
+    ):
+        row = multiproc[key]
+        assert (row["lost"], row["duplicated"], row["torn"]) == (0, 0, 0), row
+        assert row["files"] > 1, row  # the tiny rotation size made it rotate
+
+    doc = (tmp_path / "PERFORMANCE.md").read_text()
+    for config in _configs.CONFIGS:
+        assert f"| {config.label} |" in doc
+    assert "- Python: " in doc
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.e2e
+def test_end_to_end_table_serves_the_minimal_app_with_each_logging_setup(
+    python: str, tmp_path: Path
+) -> None:
+    """--quick serves an app under gunicorn per logging set-up; the file logs every request."""
+    results = _run(python, tmp_path, "--parts", "e2e", "--apps", "minimal")
+
+    rows = {row["logging"]: row for row in results["e2e"]["rows"]}
+    assert list(rows) == ["stdout", "dual_queue", "dual_direct"]
+    for key, row in rows.items():
+        assert row["requests"] > 0, row
+        assert _sane(row["rps"]), row
+        assert row["non_2xx"] == 0, row
+        if key != "stdout":
+            assert row["file_lines"] >= row["requests"], row
+    assert rows["stdout"]["file_lines"] == 0
+    assert (
+        "| minimal | dual_log, queue=True (default) |" in (tmp_path / "PERFORMANCE.md").read_text()
+    )
