@@ -49,6 +49,12 @@ def describe(error: BaseException) -> str:
     return text.replace("\n", " ").replace("\r", " ")
 
 
+def _kind(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.errno is not None:
+        return f"errno {error.errno}"
+    return type(error).__name__
+
+
 class FaultReport:
     """Tracks one sink's fault episodes and reports them without flooding stderr.
 
@@ -62,6 +68,7 @@ class FaultReport:
         self.consequence = consequence
         self.failing = False
         self.last_error = ""
+        self._last_kind = ""
         self.faults = 0
         self._since = 0.0
         self._reported_at = 0.0
@@ -71,6 +78,9 @@ class FaultReport:
     def failed(self, error: BaseException, missed: int, hint: str = "") -> None:
         """Count ``missed`` records lost to ``error``; report a new fault or a reminder."""
         text = describe(error)
+        # The same fault can name another file from one attempt to the next (the folder,
+        # then the lock file in it): only a different kind of error is news.
+        kind = _kind(error)
         now = time.monotonic()
         with self._lock:
             self._missed += missed
@@ -79,7 +89,7 @@ class FaultReport:
                 self.faults += 1
                 self._since = now
                 message = f"cannot write to {self.sink}: {text}.{hint} {self.consequence}."
-            elif text != self.last_error or now - self._reported_at >= REMINDER_SECONDS:
+            elif kind != self._last_kind or now - self._reported_at >= REMINDER_SECONDS:
                 message = (
                     f"{self.sink} is still failing: {text}; "
                     f"{self._missed} records missed since {now - self._since:.1f}s ago."
@@ -88,6 +98,7 @@ class FaultReport:
                 self.last_error = text
                 return
             self.last_error = text
+            self._last_kind = kind
             self._reported_at = now
         say(message)
 
