@@ -1,0 +1,1 @@
+"""The fault suite: real faults (mounts, full disks, signals, kills) under a real application."""
