@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,9 @@ class StdoutHandler(logging.Handler):
         self.missed = 0
         self.setFormatter(TextFormatter())
         self._faults = FaultReport("stdout", "Records still go to the log file")
+        # A pipe whose reader is gone never takes a byte again: remember it, and the error.
+        self._broken: object = None
+        self._broken_error: BaseException | None = None
 
     @property
     def stream(self) -> TextIO | None:
@@ -43,9 +47,13 @@ class StdoutHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Write one record; count and report a failure instead of raising it."""
+        stream = self.stream
+        if stream is not None and stream is self._broken and self._broken_error is not None:
+            self.missed += 1
+            self._faults.failed(self._broken_error, 1)
+            return
         try:
             line = self.format(record) + self.terminator
-            stream = self.stream
             if stream is None:
                 raise OSError("sys.stdout is None")
             stream.write(line)
@@ -55,6 +63,9 @@ class StdoutHandler(logging.Handler):
         except Exception as exc:  # closed stream, EPIPE, ENOSPC on a redirected file...
             self.missed += 1
             self._faults.failed(exc, 1)
+            if isinstance(exc, BrokenPipeError):
+                self._broken, self._broken_error = stream, exc
+                _discard_pending(stream)
         else:
             self.written += 1
             if self._faults.failing:
@@ -70,3 +81,21 @@ class StdoutHandler(logging.Handler):
 
     def __repr__(self) -> str:
         return f"<StdoutHandler ({logging.getLevelName(self.level)})>"
+
+
+def _discard_pending(stream: object) -> None:
+    """Point a stream whose pipe reader is gone at /dev/null.
+
+    The bytes buffered for the dead pipe stay in the stream's buffer, and Python flushes
+    ``sys.stdout`` once more at exit: without this, an application that logged after its
+    reader went away would end with "Exception ignored ... BrokenPipeError" and exit
+    status 120. This is what the ``signal`` module's documentation advises for SIGPIPE.
+    Records are no longer written to it (``emit`` counts them as missed).
+    """
+    with contextlib.suppress(Exception):  # a stream without a descriptor: nothing to do
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fd)
+        finally:
+            os.close(devnull)
