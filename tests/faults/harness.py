@@ -84,7 +84,8 @@ class App:
         self._stdout_file = None if stdout == "pipe" else open(self.stdout_path, "wb")  # noqa: SIM115
         self._stderr_file = open(self.stderr_path, "wb")  # noqa: SIM115
         environment = {k: v for k, v in os.environ.items() if not k.startswith("DUAL_LOG_")}
-        environment.update({"PYTHONUNBUFFERED": "0", "PYTHONDONTWRITEBYTECODE": "1"})
+        environment.pop("PYTHONUNBUFFERED", None)  # stdout buffered, as in production
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
         environment.update(env or {})
         self.proc = subprocess.Popen(
             argv,
