@@ -131,7 +131,10 @@ def add_handlers(
       stdout) are taken off every logger, because the stdout sink prints every record
       already; their definitions stay, unused.
 
-    Calling it again on its own result changes nothing more.
+    Everything else is kept as the project has it, ``disable_existing_loggers`` too
+    (``dictConfig`` takes a missing one as True, which silences every logger made before
+    the settings are read; Django's documentation recommends False). Calling it again on
+    its own result changes nothing more.
 
     Args:
         existing: the project's ``LOGGING`` dict (``dictConfig`` schema, version 1).
@@ -172,14 +175,13 @@ def add_handlers(
 
     django_level = _level_name(max(settings.level, logging.INFO))
     if "django" not in loggers:
-        handlers = []
+        # DEFAULT_LOGGING's "django" logger, without its console handler.
         if MAIL_ADMINS not in config["handlers"]:
             config["handlers"][MAIL_ADMINS] = _mail_admins_handler()
             config["filters"].setdefault(
                 REQUIRE_DEBUG_FALSE, {"()": "django.utils.log.RequireDebugFalse"}
             )
-        handlers.append(MAIL_ADMINS)
-        loggers["django"] = {"handlers": handlers, "level": django_level, "propagate": True}
+        loggers["django"] = {"handlers": [MAIL_ADMINS], "level": django_level, "propagate": True}
     if "django.server" not in loggers:
         loggers["django.server"] = {"handlers": [], "level": django_level, "propagate": True}
 

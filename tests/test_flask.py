@@ -160,7 +160,9 @@ def test_precedence_keyword_over_config_over_environment_over_default(
     app.config.update(
         DUAL_LOG_KEEP=3, DUAL_LOG_MAX_BYTES="1MiB", DUAL_LOG_PATH=str(tmp_path / "a.log")
     )
-    settings = DualLogExtension(app, keep=9).dual_log.settings  # type: ignore[union-attr]
+    dual = DualLogExtension(app, keep=9).dual_log
+    assert dual is not None
+    settings = dual.settings
     assert settings.keep == 9
     assert settings.max_bytes == 1024 * 1024
     assert settings.path == str(tmp_path / "a.log")
