@@ -14,8 +14,9 @@ Commands (``op``):
              answers how many records that took and how long.
     burst    ``tag``, ``count``: log as fast as possible, answering first, then logging
              (for signals sent in the middle of a burst).
-    fork     ``tag``, ``children``, ``count``, ``threads``: fork without exec; parent and
-             children log; answers the children's exit codes and counters.
+    fork     ``tag``, ``before``, ``children``, ``count``, ``threads``: log ``before`` records
+             without waiting for them, fork without exec; parent and children log;
+             answers the children's exit codes and counters.
     close_stdout: close ``sys.stdout``, as a daemonising app may.
     counters: answers the sinks' counters now.
     exit     flush, answer the counters, then return from main (normal interpreter exit).
@@ -90,6 +91,8 @@ def fork_and_log(log: dual_log.DualLog, command: dict[str, Any]) -> dict[str, An
     tag = command["tag"]
     count = command["count"]
     threads = command.get("threads", 1)
+    # Records still queued at fork(): the parent's to write, never the children's too.
+    log_ids(f"{tag}pre-", command.get("before", 0))
     reports = []
     pids = []
     for child in range(command["children"]):
@@ -149,6 +152,22 @@ def watch_signal_flush(report: str) -> None:
     _lifecycle.flush_all = measured  # type: ignore[assignment]
 
 
+def kill_mid_rotation(nth: int) -> None:
+    """SIGKILL this process inside its ``nth`` rotation, with the file renamed aside and the
+    rotation lock held: the worst moment a worker can die."""
+    rename = os.rename
+    seen = [0]
+
+    def renaming(source: Any, target: Any, *args: Any, **kwargs: Any) -> None:
+        rename(source, target, *args, **kwargs)
+        if ".rotate." in os.fspath(target):
+            seen[0] += 1
+            if seen[0] == nth:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    os.rename = renaming  # type: ignore[assignment]
+
+
 def main() -> int:
     config = json.loads(sys.argv[1])
     ack = os.fdopen(config["ack_fd"], "w", buffering=1)
@@ -156,6 +175,8 @@ def main() -> int:
         install_prior_handlers(config["prior_handlers"])
     if config.get("signal_report"):
         watch_signal_flush(config["signal_report"])
+    if config.get("kill_mid_rotation"):
+        kill_mid_rotation(config["kill_mid_rotation"])
     log = dual_log.setup(**config["options"])
 
     def answer(payload: dict[str, Any]) -> None:

@@ -53,6 +53,7 @@ class App:
         prior_handlers: install SIGTERM/SIGINT handlers before dual_log (they write
             ``workdir/prior-handler`` and exit with 70 + the signal number).
         env: extra environment variables.
+        config: more of ``app.py``'s configuration (e.g. ``kill_mid_rotation``).
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class App:
         user: int | None = None,
         prior_handlers: bool = False,
         env: dict[str, str] | None = None,
+        config: dict[str, Any] | None = None,
     ) -> None:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +79,7 @@ class App:
             "options": options,
             "prior_handlers": str(self.prior_marker) if prior_handlers else None,
             "signal_report": str(self.signal_report),
+            **(config or {}),
         }
         argv = [sys.executable, str(APP), json.dumps(config)]
         if user is not None:
