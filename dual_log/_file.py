@@ -229,8 +229,7 @@ class FileHandler(logging.Handler):
     def _ensure_folder(self) -> None:
         folder = os.path.dirname(self.path)
         if self.create_dirs and not os.path.isdir(folder):
-            os.makedirs(folder, mode=self.dir_mode, exist_ok=True)
-            os.chmod(folder, self.dir_mode)  # makedirs' mode is masked by the umask
+            _make_folders(folder, self.dir_mode)
 
     def _hint(self) -> str:
         folder = os.path.dirname(self.path)
@@ -251,3 +250,19 @@ class FileHandler(logging.Handler):
         self._missed = 0
         if self._writer is not None:
             self._writer.after_fork_in_child()
+
+
+def _make_folders(folder: str, mode: int) -> None:
+    """Create ``folder`` and its missing parents, each with ``mode`` whatever the umask.
+
+    ``os.makedirs`` gives the parents it creates 0o777 minus the umask (world-writable
+    under umask 0), and masks ``mode`` itself with the umask.
+    """
+    parent = os.path.dirname(folder)
+    if parent and parent != folder and not os.path.isdir(parent):
+        _make_folders(parent, mode)
+    try:
+        os.mkdir(folder, mode)
+    except FileExistsError:  # another process made it at the same moment, and sets its mode
+        return
+    os.chmod(folder, mode)
