@@ -1,0 +1,201 @@
+"""Security: restrictive permissions whatever the umask, unforgeable lines, opt-in redaction."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import stat
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from helpers.logfiles import files, read_lines, read_records
+
+import dual_log
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+
+def mode(path: Path) -> int:
+    """The permission bits of ``path``."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture(params=[0o000, 0o022, 0o077], ids=["umask000", "umask022", "umask077"])
+def umask(request: pytest.FixtureRequest) -> Iterator[int]:
+    """Run the test under this umask."""
+    previous = os.umask(request.param)
+    try:
+        yield int(request.param)
+    finally:
+        os.umask(previous)
+
+
+def fill_and_rotate(setup: dual_log.DualLog, logger: logging.Logger) -> None:
+    """Log enough to rotate twice, then close."""
+    for n in range(60):
+        logger.info("record %d %s", n, "x" * 100)
+    setup.close()
+
+
+@pytest.mark.parametrize("queue", [True, False], ids=["queue", "sync"])
+def test_default_modes_whatever_the_umask(
+    tmp_path: Path, logger: logging.Logger, umask: int, queue: bool
+) -> None:
+    """Log, lock, rotated and gzipped files get 0640; folders dual_log creates get 0750."""
+    path = tmp_path / "volume" / "nested" / "app.log"
+    setup = dual_log.setup(
+        logger=logger, path=str(path), create_dirs=True, max_bytes=2000, keep=3,
+        compress=True, queue=queue, stdout=False, handle_signals=False,
+    )  # fmt: skip
+    fill_and_rotate(setup, logger)
+    written = files(path)
+    assert [p.name for p in written] == ["app.log", "app.log.1.gz", "app.log.2.gz", "app.log.3.gz"]
+    lock = path.with_name(".__app.lock")
+    assert {p.name: mode(p) for p in [*written, lock]} == {
+        p.name: 0o640 for p in [*written, lock]
+    }
+    assert mode(path.parent) == 0o750
+    assert mode(path.parent.parent) == 0o750
+
+
+def test_modes_are_configurable(tmp_path: Path, logger: logging.Logger, umask: int) -> None:
+    """file_mode and dir_mode replace the defaults, whatever the umask."""
+    path = tmp_path / "volume" / "app.log"
+    setup = dual_log.setup(
+        logger=logger, path=str(path), create_dirs=True, max_bytes=2000, keep=2,
+        file_mode="0600", dir_mode=0o700, stdout=False, handle_signals=False,
+    )  # fmt: skip
+    fill_and_rotate(setup, logger)
+    written = [*files(path), path.with_name(".__app.lock")]
+    assert len(written) == 4
+    assert {p.name: mode(p) for p in written} == {p.name: 0o600 for p in written}
+    assert mode(path.parent) == 0o700
+
+
+def test_existing_folder_is_left_as_it_is(log_path: Path, logger: logging.Logger) -> None:
+    """A folder dual_log did not create keeps its own permissions (it is the volume's)."""
+    log_path.parent.chmod(0o755)
+    setup = dual_log.setup(
+        logger=logger, path=str(log_path), create_dirs=True, stdout=False, handle_signals=False
+    )
+    logger.info("one")
+    setup.close()
+    assert mode(log_path.parent) == 0o755
+    assert mode(log_path) == 0o640
+
+
+def test_json_file_one_record_one_line(log_path: Path, logger: logging.Logger) -> None:
+    """Whatever a record carries, the JSON file has exactly one line for it, all ASCII."""
+    nasty = "a\nb\rc\r\nd\u2028e\u2029f\x85g\x0bh\x0ci\x1cj\x1dk\x1el"
+    setup = dual_log.setup(
+        logger=logger, path=str(log_path), stdout=False, handle_signals=False
+    )
+    try:
+        raise ValueError(nasty)
+    except ValueError:
+        logger.exception(nasty, extra={"field": nasty, "nested": {"k": [nasty]}})
+    logger.info("plain %s", nasty)
+    setup.close()
+    raw = log_path.read_bytes()
+    assert raw.count(b"\n") == 2
+    assert raw.isascii()
+    lines = read_lines(log_path)
+    records, torn = read_records(log_path)
+    assert torn == []
+    assert len(lines) == len(records) == 2
+    assert records[0]["message"] == nasty
+    assert records[0]["field"] == nasty
+    assert records[0]["exc_info"].endswith("ValueError: " + nasty)
+    assert records[1]["message"] == "plain " + nasty
+
+
+# Redaction -------------------------------------------------------------------------------
+
+
+class Keep(logging.Handler):
+    """A plain handler beside dual_log's: the record it sees must be the caller's, unmasked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.parametrize("stdout_format", ["text", "json"])
+@pytest.mark.parametrize("queue", [True, False], ids=["queue", "sync"])
+def test_redaction_masks_sensitive_values_in_both_sinks(
+    log_path: Path, logger: logging.Logger, capsys: Any, queue: bool, stdout_format: str
+) -> None:
+    """redact=True masks password/token/authorization/secret values in extras, mapping args
+    and nested dicts, on stdout and in the file, and changes none of the caller's objects."""
+    setup = dual_log.setup(
+        logger=logger, path=str(log_path), redact=True, queue=queue,
+        stdout_format=stdout_format, handle_signals=False, platform_fields=False,
+    )  # fmt: skip
+    keep = Keep()
+    logger.addHandler(keep)
+    logger.propagate = False
+    args = {"user": "bob", "password": "hunter2"}
+    extra = {
+        "user_id": 7,
+        "api_token": "tok-123",
+        "request": {"headers": {"Authorization": "Bearer abc", "Accept": "json"}},
+        "items": [{"client_secret": "s3"}, {"name": "ok"}],
+    }
+    args_before, extra_before = copy.deepcopy(args), copy.deepcopy(extra)
+    capsys.readouterr()
+    logger.info("login %(user)s with %(password)s", args, extra=extra)
+    setup.close()
+    stdout = capsys.readouterr().out
+    for secret in ("hunter2", "tok-123", "Bearer abc", "s3"):
+        assert secret not in stdout
+        assert secret not in log_path.read_text()
+    (record,) = read_records(log_path)[0]
+    assert record["message"] == "login bob with [REDACTED]"
+    assert record["user_id"] == 7
+    assert record["api_token"] == "[REDACTED]"
+    assert record["request"] == {"headers": {"Authorization": "[REDACTED]", "Accept": "json"}}
+    assert record["items"] == [{"client_secret": "[REDACTED]"}, {"name": "ok"}]
+    if stdout_format == "json":
+        (shown,) = [json.loads(line) for line in stdout.splitlines()]
+        assert {k: shown[k] for k in ("message", "api_token", "request", "items")} == {
+            k: record[k] for k in ("message", "api_token", "request", "items")
+        }
+    else:
+        assert stdout.rstrip("\n").endswith(" login bob with [REDACTED]")
+    # Nothing of the caller's was changed: its dicts, and the record other handlers get.
+    assert args == args_before
+    assert extra == extra_before
+    (seen,) = keep.records
+    assert seen.args == args_before
+    assert seen.getMessage() == "login bob with hunter2"
+    assert seen.__dict__["api_token"] == "tok-123"
+    assert seen.__dict__["request"] == extra_before["request"]
+
+
+def test_redaction_is_off_by_default(log_path: Path, logger: logging.Logger) -> None:
+    """Without redact=True, values are written as given (masking is opt-in)."""
+    setup = dual_log.setup(logger=logger, path=str(log_path), stdout=False, handle_signals=False)
+    logger.info("login", extra={"password": "hunter2"})
+    setup.close()
+    (record,) = read_records(log_path)[0]
+    assert record["password"] == "hunter2"
+
+
+def test_redactor_with_own_keys() -> None:
+    """A Redactor masks the key substrings it is given, case-insensitively, nested."""
+    redactor = dual_log.Redactor(["pin"])
+    value = {"PIN": 1234, "user": {"Spinner": "x", "name": "y"}, "list": [{"pin_code": 1}]}
+    assert redactor.value(value) == {
+        "PIN": dual_log.MASK,
+        "user": {"Spinner": dual_log.MASK, "name": "y"},
+        "list": [{"pin_code": dual_log.MASK}],
+    }
+    for key in ("password", "token", "authorization", "secret"):
+        assert any(key in k for k in dual_log.SENSITIVE_KEYS)
