@@ -55,9 +55,7 @@ def test_default_modes_whatever_the_umask(
     written = files(path)
     assert [p.name for p in written] == ["app.log", "app.log.1.gz", "app.log.2.gz", "app.log.3.gz"]
     lock = path.with_name(".__app.lock")
-    assert {p.name: mode(p) for p in [*written, lock]} == {
-        p.name: 0o640 for p in [*written, lock]
-    }
+    assert {p.name: mode(p) for p in [*written, lock]} == {p.name: 0o640 for p in [*written, lock]}
     assert mode(path.parent) == 0o750
     assert mode(path.parent.parent) == 0o750
 
@@ -91,9 +89,7 @@ def test_existing_folder_is_left_as_it_is(log_path: Path, logger: logging.Logger
 def test_json_file_one_record_one_line(log_path: Path, logger: logging.Logger) -> None:
     """Whatever a record carries, the JSON file has exactly one line for it, all ASCII."""
     nasty = "a\nb\rc\r\nd\u2028e\u2029f\x85g\x0bh\x0ci\x1cj\x1dk\x1el"
-    setup = dual_log.setup(
-        logger=logger, path=str(log_path), stdout=False, handle_signals=False
-    )
+    setup = dual_log.setup(logger=logger, path=str(log_path), stdout=False, handle_signals=False)
     try:
         raise ValueError(nasty)
     except ValueError:
