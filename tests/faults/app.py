@@ -152,9 +152,10 @@ def watch_signal_flush(report: str) -> None:
     _lifecycle.flush_all = measured  # type: ignore[assignment]
 
 
-def kill_mid_rotation(nth: int) -> None:
-    """SIGKILL this process inside its ``nth`` rotation, with the file renamed aside and the
-    rotation lock held: the worst moment a worker can die."""
+def signal_mid_rotation(nth: int, name: str = "SIGKILL") -> None:
+    """Send this process ``name`` inside its ``nth`` rotation, with the file renamed aside
+    and the rotation lock held: the worst moment a worker can die (or stop)."""
+    signum = signal.Signals[name]
     rename = os.rename
     seen = [0]
 
@@ -163,7 +164,7 @@ def kill_mid_rotation(nth: int) -> None:
         if ".rotate." in os.fspath(target):
             seen[0] += 1
             if seen[0] == nth:
-                os.kill(os.getpid(), signal.SIGKILL)
+                os.kill(os.getpid(), signum)
 
     os.rename = renaming  # type: ignore[assignment]
 
@@ -175,8 +176,8 @@ def main() -> int:
         install_prior_handlers(config["prior_handlers"])
     if config.get("signal_report"):
         watch_signal_flush(config["signal_report"])
-    if config.get("kill_mid_rotation"):
-        kill_mid_rotation(config["kill_mid_rotation"])
+    if config.get("signal_mid_rotation"):
+        signal_mid_rotation(*config["signal_mid_rotation"])
     log = dual_log.setup(**config["options"])
 
     def answer(payload: dict[str, Any]) -> None:

@@ -53,7 +53,7 @@ class App:
         prior_handlers: install SIGTERM/SIGINT handlers before dual_log (they write
             ``workdir/prior-handler`` and exit with 70 + the signal number).
         env: extra environment variables.
-        config: more of ``app.py``'s configuration (e.g. ``kill_mid_rotation``).
+        config: more of ``app.py``'s configuration (e.g. ``signal_mid_rotation``).
     """
 
     def __init__(
