@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 from dual_log import _lifecycle, _records, _settings
-from dual_log._formatting import JsonFormatter
+from dual_log._formatting import JsonFormatter, TextFormatter
 from dual_log._queue import BackgroundWriter
 from dual_log._report import FaultReport
 from dual_log._rotation import RotatingFile
@@ -23,6 +23,8 @@ FIRST_RETRY = 0.25
 LAST_RETRY = 5.0
 # Largest batch appended at once from the writer thread.
 MAX_CHUNK = 1 << 20
+# The format methods that copy the record first, which the writer's snapshots can skip.
+_COPYING_FORMATS = (JsonFormatter.format, TextFormatter.format)
 
 
 class FileHandler(logging.Handler):
@@ -184,8 +186,25 @@ class FileHandler(logging.Handler):
                 + _records.escape_text(_records.render_message(record))
             )
 
+    def _format_snapshot(self, record: logging.LogRecord) -> str:
+        # The writer's records are snapshots no one else holds: dual_log's formatters may
+        # format them as they are, without the copy they make of a caller's record. The
+        # snapshot was redacted with the formatter's redactor when it was queued; with
+        # redaction on, the full path redacts again in case the formatter was replaced.
+        formatter = self.formatter
+        if (
+            isinstance(formatter, (JsonFormatter, TextFormatter))
+            and type(formatter).format in _COPYING_FORMATS
+            and formatter.redactor is None
+        ):
+            try:
+                return formatter.format_copy(record)
+            except Exception:  # not expected (format_copy catches); the full path falls back
+                return self._format(record)
+        return self._format(record)
+
     def _write_records(self, records: list[logging.LogRecord]) -> None:
-        lines = [self._format(r) for r in records]
+        lines = [self._format_snapshot(r) for r in records]
         # A batch is appended under one lock, after one rotation check: cut it so the
         # file overshoots max_bytes by a fraction of it, not by a whole queue.
         limit = self._chunk_bytes

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,13 @@ class TextFormatter(logging.Formatter):
         """Format a copy of ``record``; never raises, never changes ``record``."""
         try:
             copy = _records.view(record, self.redactor)
+        except Exception as exc:  # a user LogRecord class whose copy fails
+            return self._fallback(record, exc)
+        return self.format_copy(copy)
+
+    def format_copy(self, copy: logging.LogRecord) -> str:
+        """Format ``copy``, a copy made by ``_records`` that this formatter may change."""
+        try:
             if copy.exc_info and not copy.exc_text:
                 copy.exc_text = _records.format_exception(copy.exc_info)
             if self.escape:
@@ -78,11 +86,14 @@ class TextFormatter(logging.Formatter):
                     )
             return super().format(copy)
         except Exception as exc:  # a user format string or formatTime that raises
-            return (
-                f"{getattr(record, 'levelname', '?')} {getattr(record, 'name', '?')} "
-                f"{_records.escape_text(_records.safe_repr(getattr(record, 'msg', None)))} "
-                f"[dual_log: record not formatted: {type(exc).__name__}]"
-            )
+            return self._fallback(copy, exc)
+
+    def _fallback(self, record: logging.LogRecord, exc: Exception) -> str:
+        return (
+            f"{getattr(record, 'levelname', '?')} {getattr(record, 'name', '?')} "
+            f"{_records.escape_text(_records.safe_repr(getattr(record, 'msg', None)))} "
+            f"[dual_log: record not formatted: {type(exc).__name__}]"
+        )
 
 
 class JsonFormatter(_BaseJsonFormatter):
@@ -137,6 +148,7 @@ class JsonFormatter(_BaseJsonFormatter):
         )
         self.time_field = time_field
         self.redactor = _redactor(redact)
+        self._encoder: tuple[tuple[Any, ...], json.JSONEncoder] | None = None
 
     def add_fields(
         self,
@@ -151,7 +163,10 @@ class JsonFormatter(_BaseJsonFormatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Format a copy of ``record`` as one JSON line; never raises, never changes ``record``."""
-        copy = _records.view(record, self.redactor)
+        return self.format_copy(_records.view(record, self.redactor))
+
+    def format_copy(self, copy: logging.LogRecord) -> str:
+        """Format ``copy``, a copy made by ``_records`` that this formatter may change."""
         if copy.exc_info and not copy.exc_text:
             copy.exc_text = _records.format_exception(copy.exc_info)
         copy.exc_info = None  # the text above is what python-json-logger then writes
@@ -159,6 +174,19 @@ class JsonFormatter(_BaseJsonFormatter):
             return super().format(copy)
         except Exception as exc:  # circular or non-string-keyed extras, a raising default
             return _fallback_json(copy, self, exc)
+
+    def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
+        """python-json-logger's ``json.dumps`` call, with the encoder built once, not per record."""
+        if self.json_serializer is not json.dumps or self.json_indent is not None:
+            return str(super().jsonify_log_record(log_data))
+        key = (self.json_encoder, self.json_default, self.json_ensure_ascii)
+        cached = self._encoder
+        if cached is None or cached[0] != key:
+            # The arguments json.dumps would pass; attributes changed later are followed.
+            encoder_class = self.json_encoder or json.JSONEncoder
+            encoder = encoder_class(ensure_ascii=self.json_ensure_ascii, default=self.json_default)
+            cached = self._encoder = (key, encoder)
+        return str(cached[1].encode(log_data))
 
 
 def _redactor(redact: bool | Iterable[str]) -> Redactor | None:
@@ -171,8 +199,29 @@ def _redactor(redact: bool | Iterable[str]) -> Redactor | None:
     return Redactor(redact)
 
 
+# The last second formatted, and its text up to the fraction: records come in bursts
+# within one second, and formatting a datetime costs more than the rest of a field.
+_second: tuple[int, str] = (-1, "")
+
+
 def _utc_time(created: float) -> str:
-    return datetime.fromtimestamp(created, tz=timezone.utc).isoformat(timespec="milliseconds")
+    """``created`` as ``datetime.fromtimestamp(created, utc).isoformat("milliseconds")``."""
+    global _second
+    # Rounded as datetime.fromtimestamp rounds: to the microsecond, half to even.
+    fraction, whole = math.modf(created)
+    micro = round(fraction * 1e6)
+    if micro >= 1_000_000:
+        micro -= 1_000_000
+        whole += 1.0
+    elif micro < 0:  # before 1970
+        micro += 1_000_000
+        whole -= 1.0
+    second = int(whole)
+    cached = _second  # one read: another thread may replace it meanwhile
+    if cached[0] != second:
+        text = datetime.fromtimestamp(second, tz=timezone.utc).isoformat(timespec="seconds")
+        cached = _second = (second, text[:-6])  # without "+00:00"
+    return f"{cached[1]}.{micro // 1000:03d}+00:00"
 
 
 def _fallback_json(record: logging.LogRecord, formatter: JsonFormatter, error: Exception) -> str:
