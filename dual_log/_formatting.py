@@ -78,13 +78,26 @@ class TextFormatter(logging.Formatter):
         try:
             if copy.exc_info and not copy.exc_text:
                 copy.exc_text = _records.format_exception(copy.exc_info)
+            # The copy's message is rendered already (args cleared): what follows is
+            # logging.Formatter.format without rendering it a second time.
+            message = str(copy.msg)
             if self.escape:
-                copy.msg = _records.escape_text(str(copy.msg))
+                message = copy.msg = _records.escape_text(message)
                 if copy.exc_text:
                     copy.exc_text = "\n".join(
                         _records.escape_text(line) for line in copy.exc_text.split("\n")
                     )
-            return super().format(copy)
+            copy.message = message
+            if self.usesTime():
+                copy.asctime = self.formatTime(copy, self.datefmt)
+            line = self.formatMessage(copy)
+            if copy.exc_text:
+                line = (line if line[-1:] == "\n" else line + "\n") + copy.exc_text
+            if copy.stack_info:
+                line = (line if line[-1:] == "\n" else line + "\n") + self.formatStack(
+                    copy.stack_info
+                )
+            return line
         except Exception as exc:  # a user format string or formatTime that raises
             return self._fallback(copy, exc)
 
