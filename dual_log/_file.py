@@ -145,6 +145,18 @@ class FileHandler(logging.Handler):
 
     # logging.Handler ----------------------------------------------------------------
 
+    def handle(self, record: logging.LogRecord) -> bool:
+        """Filter ``record`` and emit it; with a queue, without taking the handler's lock.
+
+        Queueing needs no lock: the copy is the caller's own and the queue is
+        thread-safe, so the lock round-trip ``logging.Handler.handle`` makes on every
+        log call is skipped. Writing in the calling thread takes it as usual.
+        """
+        if self._writer is None or self.filters:
+            return bool(super().handle(record))
+        self.emit(record)
+        return True
+
     def emit(self, record: logging.LogRecord) -> None:
         """Write ``record`` now, or queue a copy of it for the writer thread."""
         try:

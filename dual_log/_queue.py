@@ -79,6 +79,7 @@ class BackgroundWriter:
         self._start_lock = threading.Lock()
         self._stalled = False
         self._hurry = False
+        self._count_lock = threading.RLock()
 
     @property
     def pending(self) -> int:
@@ -100,7 +101,10 @@ class BackgroundWriter:
             self._queue.put(record)
             return True
         if self._queue.qsize() >= self.size and not self._wait_for_room():
-            self.dropped += 1
+            # Callers do not hold a lock here (FileHandler.handle skips it), so the count
+            # takes one; reentrant, for a signal handler that logs while it is held.
+            with self._count_lock:
+                self.dropped += 1
             return False
         self._queue.put(record)
         return True
