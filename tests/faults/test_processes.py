@@ -11,7 +11,6 @@ import collections
 import fcntl
 import json
 import signal
-import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -182,61 +181,4 @@ def test_fork_without_exec_after_setup(tmp_path: Path, queue: bool, measure: Any
         duplicated=len(out.duplicated),
         torn=len(out.torn),
         children=json.dumps([r["status"] for r in reports]),
-    )
-
-
-def stopped(pid: int) -> bool:
-    """Whether process ``pid`` is stopped (state T in /proc)."""
-    with open(f"/proc/{pid}/stat") as stat_file:
-        return stat_file.read().rsplit(")", 1)[1].split()[0] == "T"
-
-
-def test_worker_stopped_holding_the_lock(tmp_path: Path, measure: Any) -> None:
-    """A worker SIGSTOPped with the lock held: in queue mode the others' logging calls still
-    return, stdout keeps everything, and every record the full queue drops is counted."""
-    path = tmp_path / "app.log"
-    options = {"path": str(path), "max_bytes": "16KiB", "keep": 500}
-    holder = App(
-        tmp_path / "holder",
-        {**options, "queue": True},
-        config={"signal_mid_rotation": [1, "SIGSTOP"]},
-    )
-    other = App(tmp_path / "other", {**options, "queue": True, "queue_size": 200,
-                                     "queue_timeout": 0.2})  # fmt: skip
-    count = 2000
-    try:
-        holder.send("log", tag="h-", count=count, pad=100, wait=False)
-        deadline = time.monotonic() + 30
-        while not stopped(holder.proc.pid):
-            assert time.monotonic() < deadline, holder.stderr()
-            time.sleep(0.01)
-        # The lock is held by a stopped process: the other app's writer waits on it.
-        during = other.log("o-", count, pad=100, flush=False)
-        holder.proc.send_signal(signal.SIGCONT)
-        holder.answer()
-        other.log("after-", 100, pad=100)
-        finals = [holder.finish(), other.finish()]
-    finally:
-        for app in (holder, other):
-            if app.returncode is None:
-                app.kill()
-    logged = [*expected_ids("h-", count), *expected_ids("o-", count), *expected_ids("after-", 100)]
-    out = Outcome.read(path, logged)
-    assert [holder.returncode, other.returncode] == [0, 0]
-    assert stdout_ids(other.stdout()) == [*expected_ids("o-", count), *expected_ids("after-", 100)]
-    assert out.duplicated == []
-    assert out.torn == []
-    assert during["file_dropped"] > 0  # the queue filled while the lock was held
-    assert finals[1]["file_missed"] == finals[1]["file_dropped"] == len(out.missing)
-    assert set(out.missing) <= set(expected_ids("o-", count))  # only what overflowed
-    assert finals[0]["file_missed"] == 0
-    measure.record(
-        "worker SIGSTOPped holding the lock; another app logs 2000 records (queue_size 200)",
-        mode="queue",
-        logged=len(logged),
-        in_file=sum(out.in_file.values()),
-        missing=len(out.missing),
-        reported=finals[1]["file_missed"],
-        duplicated=len(out.duplicated),
-        torn=len(out.torn),
     )

@@ -130,6 +130,11 @@ def check(
         stdout=len(stdout_ids(app.stdout())),
         stderr_lines=len(lines),
         recover_s=round(run.recovery["seconds"], 2),
+        **(
+            {"deleted_with_folder": len(run.logged) - len(out.logged)}
+            if out.logged != run.logged
+            else {}
+        ),
     )
 
 
