@@ -24,6 +24,7 @@ Commands (``op``):
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
 import os
@@ -170,6 +171,8 @@ def signal_mid_rotation(nth: int, name: str = "SIGKILL") -> None:
 
 
 def main() -> int:
+    # A hung run's test sends SIGUSR1 before killing it: every thread's stack to stderr.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     config = json.loads(sys.argv[1])
     ack = os.fdopen(config["ack_fd"], "w", buffering=1)
     if config.get("prior_handlers"):

@@ -18,6 +18,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -161,7 +162,14 @@ class App:
         return self.returncode
 
     def kill(self) -> None:
-        """End the process (used only when it hangs)."""
+        """End the process (used only when it hangs), its stacks dumped to stderr first."""
+        for pid in [self.proc.pid, *_children(self.proc.pid)]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGUSR1)
+        time.sleep(0.5)
+        for pid in _children(self.proc.pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):
             self.proc.kill()
         self.proc.wait(10)
@@ -190,6 +198,19 @@ class App:
     def dual_log_lines(self) -> list[str]:
         """dual_log's own diagnostics on stderr."""
         return [line for line in self.stderr().splitlines() if line.startswith("dual_log:")]
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (forked workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{entry}/stat") as stat_file:
+                    fields = stat_file.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    found.append(int(entry))
+    return found
 
 
 def stdout_ids(text: str) -> list[str]:
