@@ -38,10 +38,6 @@ BATCH = 512
 # enough that the file trails stdout by no more than a blink, long enough to gather the
 # records of a busy second into a few dozen writes.
 LINGER = 0.02
-# How often the lingering writer looks at the queue: it polls, rather than wait on an
-# Event, because an Event's lock is not safe to take from a signal handler that
-# interrupted the same thread holding it, and put() and flush() may run in one.
-_TICK = 0.002
 _STOP = object()
 
 
@@ -78,8 +74,12 @@ class BackgroundWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._stalled = False
-        self._hurry = False
         self._count_lock = threading.RLock()
+        # What wakes a lingering writer early: a token put by flush(), close() or a log
+        # call that finds enough records waiting. A SimpleQueue rather than an Event,
+        # whose lock a signal handler could find taken by the very thread it interrupted.
+        self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self._woken = False
 
     @property
     def pending(self) -> int:
@@ -100,7 +100,10 @@ class BackgroundWriter:
             # must not wait for the thread that is waiting for it.
             self._queue.put(record)
             return True
-        if self._queue.qsize() >= self.size and not self._wait_for_room():
+        waiting = self._queue.qsize()
+        if waiting >= self._enough and not self._woken:
+            self._hurry()
+        if waiting >= self.size and not self._wait_for_room():
             # Callers do not hold a lock here (FileHandler.handle skips it), so the count
             # takes one; reentrant, for a signal handler that logs while it is held.
             with self._count_lock:
@@ -168,15 +171,20 @@ class BackgroundWriter:
                 return
 
     def _linger(self) -> None:
-        """Wait up to ``LINGER`` for a batch to gather, unless asked to hurry."""
-        deadline = time.monotonic() + LINGER
-        while not self._hurry and self._queue.qsize() < self._enough:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            time.sleep(min(_TICK, left))
-        # Reset before draining: whatever asked to hurry is in the queue already.
-        self._hurry = False
+        """Wait up to ``LINGER`` for a batch to gather, unless woken by ``_hurry``."""
+        if self._queue.qsize() < self._enough:
+            with contextlib.suppress(queue.Empty):
+                self._wake.get(timeout=LINGER)
+        # Tokens put meanwhile asked for what the drain that follows writes anyway. A
+        # token put between these two steps only makes the next wait end at once.
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._wake.get_nowait()
+        self._woken = False
+
+    def _hurry(self) -> None:
+        self._woken = True
+        self._wake.put(None)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything queued so far is written; False if ``timeout`` ran out."""
@@ -187,7 +195,7 @@ class BackgroundWriter:
             return False
         marker = threading.Event()
         self._queue.put(marker)
-        self._hurry = True
+        self._hurry()
         return marker.wait(timeout)
 
     def close(self, timeout: float = 5.0) -> None:
@@ -196,7 +204,7 @@ class BackgroundWriter:
         thread = self._thread
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
             self._queue.put(_STOP)
-            self._hurry = True
+            self._hurry()
             thread.join(timeout)
             if thread.is_alive():
                 say(
