@@ -37,18 +37,21 @@ class FileHandler(logging.Handler):
     5 s, once the fault is gone.
 
     Every argument after ``filename`` is keyword-only and validated at once; sizes and
-    modes may be given as text, so a ``dictConfig`` file can name them plainly.
+    modes may be given as text, so a ``dictConfig`` file can name them plainly. An
+    argument left out (or None) is read from its ``DUAL_LOG_*`` environment variable, else
+    takes the default below, exactly as ``dual_log.setup()`` resolves it; so a static
+    config file still follows the environment.
 
     Args:
-        filename: the log file, e.g. ``"/logs/app.log"``.
+        filename: the log file. Default ``DUAL_LOG_PATH``, else ``"/logs/app.log"``.
         max_bytes: rotate when the file reaches this size (``10485760``, ``"10MB"``,
             ``"10 MiB"``); 0 turns size rotation off. Default ``"10MiB"``.
         keep: rotated files kept: ``app.log.1`` (newest) to ``app.log.<keep>``. Default 5.
         when: also rotate by time, as ``TimedRotatingFileHandler`` reads ``when``
             (``"S"``, ``"M"``, ``"H"``, ``"D"``, ``"MIDNIGHT"``, ``"W0"``-``"W6"``; UTC).
-            Default None: size only.
+            Default: size only.
         compress: gzip rotated files (``app.log.1.gz``). Default False.
-        max_age_days: also delete rotated files older than this many days. Default None.
+        max_age_days: also delete rotated files older than this many days. Default: none.
         queue: write from a background thread; the log call only queues a copy of the
             record. Default True. False writes in the calling thread.
         queue_size: records the queue holds before the overflow policy applies
@@ -60,6 +63,10 @@ class FileHandler(logging.Handler):
             papered over by writing to the container's own disk.
         file_mode: permissions of the log, lock and rotated files. Default ``0o640``.
         dir_mode: permissions of a folder created by ``create_dirs``. Default ``0o750``.
+        handle_signals: with a queue, write what is queued on SIGTERM and SIGINT, then
+            pass the signal on (see ``dual_log.install_signal_handlers``); only in the
+            main thread. Default False here, since the server that builds the handler
+            from a config file usually owns the signals; ``setup()`` turns it on.
 
     Raises:
         ValueError: a bad option value, naming the option and what is allowed.
@@ -67,42 +74,61 @@ class FileHandler(logging.Handler):
 
     def __init__(
         self,
-        filename: str | os.PathLike[str],
+        filename: str | os.PathLike[str] | None = None,
         *,
-        max_bytes: int | str = "10MiB",
-        keep: int | str = 5,
+        max_bytes: int | str | None = None,
+        keep: int | str | None = None,
         when: str | None = None,
-        compress: bool | str = False,
+        compress: bool | str | None = None,
         max_age_days: float | str | None = None,
-        queue: bool | str = True,
-        queue_size: int | str = 10_000,
-        queue_timeout: float | str = 1.0,
-        create_dirs: bool | str = False,
-        file_mode: int | str = 0o640,
-        dir_mode: int | str = 0o750,
+        queue: bool | str | None = None,
+        queue_size: int | str | None = None,
+        queue_timeout: float | str | None = None,
+        create_dirs: bool | str | None = None,
+        file_mode: int | str | None = None,
+        dir_mode: int | str | None = None,
+        handle_signals: bool | str = False,
     ) -> None:
         super().__init__()
-        self.path = os.path.abspath(_settings.parse_path(filename, "filename"))
-        self.create_dirs = _settings.parse_bool(create_dirs, "create_dirs")
-        self.dir_mode = _settings.parse_mode(dir_mode, "dir_mode")
+        options = _settings.resolve(
+            {
+                "path": filename,
+                "max_bytes": max_bytes,
+                "keep": keep,
+                "when": when,
+                "compress": compress,
+                "max_age_days": max_age_days,
+                "queue": queue,
+                "queue_size": queue_size,
+                "queue_timeout": queue_timeout,
+                "create_dirs": create_dirs,
+                "file_mode": file_mode,
+                "dir_mode": dir_mode,
+            }
+        )
+        self.path = os.path.abspath(options["path"])
+        self.create_dirs: bool = options["create_dirs"]
+        self.dir_mode: int = options["dir_mode"]
         self._file = RotatingFile(
             self.path,
-            max_bytes=_settings.parse_size(max_bytes, "max_bytes"),
-            keep=_settings.parse_count(keep, "keep"),
-            when=_settings.parse_when(when, "when"),
-            compress=_settings.parse_bool(compress, "compress"),
-            max_age_days=_settings.parse_optional_days(max_age_days, "max_age_days"),
-            file_mode=_settings.parse_mode(file_mode, "file_mode"),
+            max_bytes=options["max_bytes"],
+            keep=options["keep"],
+            when=options["when"],
+            compress=options["compress"],
+            max_age_days=options["max_age_days"],
+            file_mode=options["file_mode"],
         )
         max_size = self._file.max_bytes
         self._chunk_bytes = min(MAX_CHUNK, max(1, max_size // 8)) if max_size else MAX_CHUNK
         self._writer: BackgroundWriter | None = None
-        if _settings.parse_bool(queue, "queue"):
+        if options["queue"]:
             self._writer = BackgroundWriter(
                 self._write_records,
-                size=_settings.parse_count(queue_size, "queue_size", 1),
-                timeout=_settings.parse_seconds(queue_timeout, "queue_timeout"),
+                size=options["queue_size"],
+                timeout=options["queue_timeout"],
             )
+        if _settings.parse_bool(handle_signals, "handle_signals") and self._writer is not None:
+            _lifecycle.install_signal_handlers()
         self.setFormatter(JsonFormatter())
         self.written = 0
         self._missed = 0

@@ -286,6 +286,8 @@ class Settings:
     def resolve(cls, environ: Mapping[str, str] | None = None, /, **given: Any) -> Settings:
         """Resolve every option: keyword (when not None) > environment > default.
 
+        Options not given are resolved as if given as None.
+
         Args:
             environ: the environment to read; ``os.environ`` when None.
             **given: options by name; ``None`` means "not given".
@@ -294,24 +296,39 @@ class Settings:
             TypeError: an unknown option name.
             ValueError: a bad value, naming the option, the value and what is allowed.
         """
-        unknown = sorted(set(given) - set(OPTION_NAMES))
-        if unknown:
-            raise TypeError(
-                f"dual_log: unknown option(s) {', '.join(unknown)}; "
-                f"known options: {', '.join(OPTION_NAMES)}"
-            )
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for option in OPTIONS:
-            value = given.get(option.name)
-            label = option.name
-            if value is None and option.env and env.get(option.env, "").strip():
-                value = env[option.env]
-                label = f"{option.name} (from {option.env})"
-            if value is None:
-                value = option.default
-            values[option.name] = option.parse(value, label)
-        return cls(**values)
+        everything: dict[str, Any] = dict.fromkeys(OPTION_NAMES)
+        everything.update(given)  # an unknown name stays in, for resolve() to refuse
+        return cls(**resolve(everything, environ))
+
+
+def resolve(given: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Resolve the options named in ``given``: the value (when not None) > environment > default.
+
+    Raises:
+        TypeError: an unknown option name, listing the known ones.
+        ValueError: a bad value, naming the option (and its variable), the value and what
+            is allowed.
+    """
+    unknown = sorted(set(given) - set(OPTION_NAMES))
+    if unknown:
+        raise TypeError(
+            f"dual_log: unknown option(s) {', '.join(unknown)}; "
+            f"known options: {', '.join(OPTION_NAMES)}"
+        )
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        if option.name not in given:
+            continue
+        value = given[option.name]
+        label = option.name
+        if value is None and option.env and env.get(option.env, "").strip():
+            value = env[option.env]
+            label = f"{option.name} (from {option.env})"
+        if value is None:
+            value = option.default
+        values[option.name] = option.parse(value, label)
+    return values
 
 
 def platform_fields(environ: Mapping[str, str] | None = None) -> dict[str, str]:

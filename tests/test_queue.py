@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import dual_log
+from dual_log import _lifecycle
 from tests.conftest import ROOT
 from tests.helpers.logfiles import read_records
 
@@ -85,4 +87,14 @@ def test_synchronous_mode_writes_before_the_call_returns(log_path: Path) -> None
     handler.handle(_record(7))
     assert [r["message"] for r in read_records(log_path)[0]] == ["record 7"]
     assert not handler.queued
+    handler.close()
+
+
+def test_file_handler_can_install_the_signal_flush(log_path: Path) -> None:
+    """handle_signals=True installs the SIGTERM/SIGINT flush; the default does not."""
+    dual_log.FileHandler(log_path).close()
+    assert signal.getsignal(signal.SIGTERM) is not _lifecycle._on_signal
+    handler = dual_log.FileHandler(log_path, handle_signals="true")
+    assert signal.getsignal(signal.SIGTERM) is _lifecycle._on_signal
+    assert signal.getsignal(signal.SIGINT) is _lifecycle._on_signal
     handler.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from pathlib import Path
 
@@ -115,14 +114,29 @@ def test_bad_value_fails_setup_before_touching_logging(tmp_path: Path) -> None:
     assert root.handlers == before
 
 
-def test_file_handler_defaults_match_option_defaults() -> None:
-    """FileHandler's keyword defaults are the same values as setup()'s."""
-    parameters = inspect.signature(dual_log.FileHandler).parameters
-    defaults = {o.name: o.parse(o.default, o.name) for o in OPTIONS}
-    for name, parameter in parameters.items():
-        if name in defaults:
-            option = next(o for o in OPTIONS if o.name == name)
-            assert option.parse(parameter.default, name) == defaults[name], name
+def test_file_handler_reads_the_environment_for_what_it_is_not_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A FileHandler from a static config file follows DUAL_LOG_*; explicit values win."""
+    monkeypatch.setenv("DUAL_LOG_PATH", str(tmp_path / "env.log"))
+    monkeypatch.setenv("DUAL_LOG_MAX_BYTES", "2 KiB")
+    monkeypatch.setenv("DUAL_LOG_QUEUE", "false")
+    monkeypatch.setenv("DUAL_LOG_KEEP", "9")
+    handler = dual_log.FileHandler(keep=2)
+    assert handler.path == str(tmp_path / "env.log")
+    assert handler._file.max_bytes == 2048
+    assert handler._file.keep == 2
+    assert not handler.queued
+    handler.close()
+
+
+def test_file_handler_bad_environment_value_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bad DUAL_LOG_* value read by a FileHandler names the variable."""
+    monkeypatch.setenv("DUAL_LOG_QUEUE_SIZE", "0")
+    with pytest.raises(ValueError, match=r"queue_size \(from DUAL_LOG_QUEUE_SIZE\)='0'"):
+        dual_log.FileHandler(tmp_path / "a.log")
 
 
 def test_platform_fields_only_on_the_platform() -> None:
