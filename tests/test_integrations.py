@@ -214,38 +214,14 @@ except ZeroDivisionError:
 """
 
 
-def local_copy(name: str, tmp_path: Path, log_path: Path, max_bytes: str, keep: int) -> Path:
-    """A copy of a static config file with the file path, size and count the test needs.
-
-    The shipped file is copied as it is apart from these three values, each of which must
-    appear exactly once, as the file's users would edit them.
-    """
-    source = (INTEGRATIONS / name).read_text()
-    patterns = {
-        r"/logs/app\.log": str(log_path),
-        r"\b10MiB\b": max_bytes,
-        r"(\"?keep\"?: )5\b": rf"\g<1>{keep}",
-    }
-    for pattern, value in patterns.items():
-        source, count = re.subn(pattern, value, source)
-        assert count == 1, f"{name}: expected one match of {pattern}"
-    copy = tmp_path / name
-    copy.write_text(source)
-    return copy
-
-
 @pytest.mark.parametrize("name", sorted(LOADERS))
 def test_config_file_sends_every_record_to_both_sinks_once_and_rotates(
     tmp_path: Path, log_path: Path, python: str, name: str
 ) -> None:
     """Each dictConfig/fileConfig file: every record once on stdout, once in the rotated files."""
-    if name.endswith(".ini"):
-        # The ini file reads its options from the environment, as shipped.
-        config = INTEGRATIONS / name
-        env = server_env(log_path, DUAL_LOG_MAX_BYTES="4KiB", DUAL_LOG_KEEP="100")
-    else:
-        config = local_copy(name, tmp_path, log_path, "4KiB", 100)
-        env = server_env(log_path)
+    # Each file, as shipped, takes the path, size and count from the environment.
+    config = INTEGRATIONS / name
+    env = server_env(log_path, DUAL_LOG_MAX_BYTES="4KiB", DUAL_LOG_KEEP="100")
     ids = new_ids(200)
     script = CONFIG_SCRIPT.format(load=LOADERS[name])
     done = subprocess.run(
@@ -290,17 +266,17 @@ time.sleep(60)
 """
 
 
-@pytest.mark.parametrize("name", ["logging.yaml", "logging.json"])
-def test_dictconfig_file_writes_the_queue_out_when_sigterm_kills_the_process(
-    tmp_path: Path, log_path: Path, python: str, name: str
+@pytest.mark.parametrize("name", ["logging.yaml", "logging.json", "logging.ini"])
+def test_config_file_writes_the_queue_out_when_sigterm_kills_the_process(
+    log_path: Path, python: str, name: str
 ) -> None:
-    """The dictConfig files: a process killed by SIGTERM's default action loses no record."""
-    config = local_copy(name, tmp_path, log_path, "64KiB", 100)
+    """The config files: a process killed by SIGTERM's default action loses no record."""
+    config = INTEGRATIONS / name
     count = 5000
     script = SIGTERM_SCRIPT.format(load=LOADERS[name])
     done = subprocess.run(
         [python, "-c", script, str(config), str(count)],
-        env=server_env(log_path),
+        env=server_env(log_path, DUAL_LOG_MAX_BYTES="64KiB", DUAL_LOG_KEEP="100"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -348,15 +324,8 @@ def test_uvicorn_log_config_sends_access_error_and_app_logs_to_both_sinks_once(
 ) -> None:
     """uvicorn --log-config: each access line and app line is once on stdout, once in the files."""
     (tmp_path / "asgi_app.py").write_text(ASGI_APP)
-    if name.endswith(".ini"):
-        # As the ini file says for a process that dies of SIGTERM: no queue.
-        config = INTEGRATIONS / name
-        env = server_env(
-            log_path, DUAL_LOG_MAX_BYTES="4096", DUAL_LOG_KEEP="200", DUAL_LOG_QUEUE="false"
-        )
-    else:
-        config = local_copy(name, tmp_path, log_path, "4096", 200)
-        env = server_env(log_path)
+    config = INTEGRATIONS / name
+    env = server_env(log_path, DUAL_LOG_MAX_BYTES="4096", DUAL_LOG_KEEP="200")
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     args = [python, "-m", "uvicorn", "--log-config", str(config), "--host", "127.0.0.1"]
     args += ["--port", "0", "asgi_app:app"]
