@@ -20,7 +20,7 @@ from typing import Any
 from benchmarks import _configs, _e2e, _multiproc, _percall, _report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PARTS = ("percall", "multiproc", "e2e")
+PARTS = ("percall", "breakdown", "multiproc", "e2e")
 COMMAND = ".venv/bin/python -m benchmarks"
 
 
@@ -40,8 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--mp-max-bytes", type=int, default=1_000_000, help="rotation size (1 MB)")
     parser.add_argument("--apps", help="end-to-end applications: django, flask, minimal "
                         "(default: the samples present in the checkout)")  # fmt: skip
-    parser.add_argument("--seconds", type=float, help="end-to-end load per configuration (10)")
+    parser.add_argument(
+        "--seconds", type=float, help="end-to-end load per configuration and round (5)"
+    )
     parser.add_argument("--connections", type=int, default=8, help="end-to-end connections (8)")
+    parser.add_argument("--e2e-rounds", type=int, help="end-to-end rounds per application (3)")
     parser.add_argument("--doc", default=os.path.join(ROOT, "docs", "PERFORMANCE.md"),
                         help="Markdown file whose benchmark blocks are rewritten")  # fmt: skip
     parser.add_argument("--chart", default=os.path.join(ROOT, "docs", "per_call_cost.png"),
@@ -83,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         blocks["percall"] = _report.percall_table(results["percall"])
         blocks["percall"] += f"\n\n![Per-call cost by configuration]({_chart_link(args)})"
+    if "breakdown" in parts:
+        results["breakdown"] = _percall.breakdown(
+            n=args.n or (400 if quick else 20_000),
+            rounds=args.rounds or (1 if quick else 5),
+            warmup=100 if quick else 2_000,
+            progress=progress,
+        )
+        blocks["breakdown"] = _report.breakdown_table(results["breakdown"])
     if "multiproc" in parts:
         repeats = args.mp_repeats or (1 if quick else 3)
         results["multiproc"] = _multiproc.run(
@@ -103,8 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             apps = ["minimal"]
         results["e2e"] = _e2e.run(
             apps=apps,
-            seconds=args.seconds or (1.0 if quick else 10.0),
+            seconds=args.seconds or (1.0 if quick else 4.0),
             connections=args.connections,
+            rounds=args.e2e_rounds or (1 if quick else 3),
             progress=progress,
         )
         results["e2e"]["missing"] = missing
@@ -112,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         blocks["e2e"] = _report.e2e_table(results["e2e"])
     command = COMMAND + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     blocks["machine"] = _report.machine(loader) + f"\n- Command: `{command.strip()}`"
-    for name in ("machine", "percall", "multiproc", "e2e"):
+    for name in ("machine", *PARTS):
         if name in blocks:
             print(f"\n## {name}\n\n{blocks[name]}")
     _warn_about_stderr(results)

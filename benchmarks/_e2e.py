@@ -5,8 +5,8 @@ file in a temporary folder; a second process (``wrk`` when it is installed, else
 ``benchmarks._load``) sends requests for a warm-up second, then for ``seconds``, and
 the requests per second of the timed part are reported. Each configuration runs the
 same application; only its logging differs (see ``benchmarks._e2e_app``). After the
-server stops, the file's lines are counted: one per request at least, since each
-sample logs one line per request.
+server stops, the file's lines are counted: each sample logs one line per request, so
+they should match the requests answered (plus the few in flight when the load stopped).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,11 +29,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKERS = 4
 START_TIMEOUT = 60.0
 
-# name -> (folder of the sample, its WSGI target, a path it answers 200 on, with a query)
-APPS: dict[str, tuple[str | None, str | None, str]] = {
-    "django": ("sample_projects/django_app", "mysite.wsgi:application", "/?id=bench"),
-    "flask": ("sample_projects/flask_app", "app:app", "/?id=bench"),
-    "minimal": (None, None, "/?id=bench"),
+# name -> (folder of the sample, its WSGI target, gunicorn options its Dockerfile's CMD
+# gives besides workers and bind, a path it answers 200 on, with a query string)
+APPS: dict[str, tuple[str | None, str | None, list[str], str]] = {
+    "django": ("sample_projects/django_app", "mysite.wsgi:application", [], "/?id=bench"),
+    "flask": ("sample_projects/flask_app", "app:create_app()", ["--preload"], "/?id=bench"),
+    "minimal": (None, None, [], "/?id=bench"),
 }
 # name -> (label, environment); "stdout" swaps dual_log's handlers for a StreamHandler.
 LOGGING = {
@@ -49,24 +51,52 @@ def available(name: str) -> bool:
 
 
 def run(
-    *, apps: list[str], seconds: float, connections: int, progress: Any = None
+    *,
+    apps: list[str],
+    seconds: float,
+    connections: int,
+    rounds: int = 3,
+    progress: Any = None,
 ) -> dict[str, Any]:
-    """Serve each app with each logging configuration; requests per second of each."""
+    """Serve each app with each logging set-up, ``rounds`` times in turn; requests per second.
+
+    A round serves one application with every logging set-up in turn, so a burst of load
+    from elsewhere on the machine falls on all of them alike; a row keeps the median
+    requests per second of its rounds.
+    """
     loader = "wrk" if shutil.which("wrk") else "python"
     rows = []
     for app in apps:
+        runs: dict[str, list[dict[str, Any]]] = {key: [] for key in LOGGING}
+        for round_no in range(rounds):
+            for logging_key, (_label, env) in LOGGING.items():
+                runs[logging_key].append(_serve_and_load(app, env, seconds, connections, loader))
+                if progress:
+                    progress(f"end to end {app} round {round_no + 1}/{rounds}: {logging_key}")
         base: float | None = None
-        for logging_key, (label, env) in LOGGING.items():
-            row = _serve_and_load(app, env, seconds, connections, loader)
-            row.update(app=app, logging=logging_key, label=label)
+        for logging_key, (label, _env) in LOGGING.items():
+            results = runs[logging_key]
+            rps = statistics.median(r["rps"] for r in results)
             if logging_key == "stdout":
-                base = row["rps"]
-            row["ratio"] = row["rps"] / base if base else None
-            rows.append(row)
-            if progress:
-                progress(f"end to end {app}: {logging_key}")
+                base = rps
+            rows.append(
+                {
+                    "app": app,
+                    "logging": logging_key,
+                    "label": label,
+                    "rps": rps,
+                    "runs": [r["rps"] for r in results],
+                    "ratio": rps / base if base else None,
+                    "requests": sum(r["served"] for r in results),
+                    "file_lines": sum(r["file_lines"] for r in results),
+                    "non_2xx": sum(r["non_2xx"] for r in results),
+                    "errors": sum(r["errors"] for r in results),
+                    "stderr": sorted({e for r in results for e in r["stderr"]}),
+                }
+            )
     return {
         "seconds": seconds,
+        "rounds": rounds,
         "connections": connections,
         "loader": loader,
         "workers": WORKERS,
@@ -84,7 +114,7 @@ def _free_port() -> int:
 def _serve_and_load(
     app: str, env: dict[str, str], seconds: float, connections: int, loader: str
 ) -> dict[str, Any]:
-    folder, target, path = APPS[app]
+    folder, target, options, path = APPS[app]
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="dual_log-bench-e2e-") as scratch:
         log_path = os.path.join(scratch, "app.log")
@@ -101,6 +131,7 @@ def _serve_and_load(
             sys.executable, "-m", "gunicorn", "benchmarks._e2e_app:app",
             "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
             "--graceful-timeout", "10", "--log-level", "warning",
+            *options,
         ]  # fmt: skip
         if folder:
             command += ["--chdir", os.path.join(ROOT, folder)]
@@ -117,15 +148,22 @@ def _serve_and_load(
             try:
                 url = f"http://127.0.0.1:{port}{path}"
                 _wait_until_serving(server, url, stderr)
-                _load(loader, url, 1.0, connections)  # warm-up: imports, first requests
+                warm = _load(loader, url, 1.0, connections)  # imports, first requests
                 result = _load(loader, url, seconds, connections)
             finally:
                 _stop(server)
             stderr.seek(0)
             errors = stderr.read().decode(errors="replace").strip()
         lines = _count_lines(scratch)
-    rps = result["requests"] / result["seconds"]
-    return {**result, "rps": rps, "file_lines": lines, "stderr": [errors[-2000:]] if errors else []}
+    return {
+        **result,
+        "rps": result["requests"] / result["seconds"],
+        # Answered requests the loader counted, the readiness check's one included; a
+        # request in flight when the loader stops is logged but not counted.
+        "served": 1 + int(warm["requests"]) + int(result["requests"]),
+        "file_lines": lines,
+        "stderr": [errors[-2000:]] if errors else [],
+    }
 
 
 def _wait_until_serving(server: subprocess.Popen[bytes], url: str, stderr: Any) -> None:

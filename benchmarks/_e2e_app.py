@@ -1,11 +1,12 @@
 """The WSGI application gunicorn serves in the end-to-end benchmark.
 
 ``BENCH_WSGI`` names the real application (``"mysite.wsgi:application"`` for the Django
-sample); without it, a minimal application that calls ``dual_log.setup()`` and logs one
-line per request stands in. The application configures its logging exactly as it does
-in production. With ``BENCH_LOGGING=stdout`` its dual_log handlers are then replaced,
-in each worker, by a plain ``StreamHandler`` to stdout with the same format: the same
-application and the same records, with stdout-only logging.
+sample, ``"app:create_app()"`` for the Flask one); without it, a minimal application
+that calls ``dual_log.setup()`` and logs one line per request stands in. The
+application configures its logging exactly as it does in production. With
+``BENCH_LOGGING=stdout`` its dual_log handlers are then replaced, in each worker (or
+in the master, with ``--preload``), by a plain ``StreamHandler`` to stdout with the
+same format: the same application and the same records, with stdout-only logging.
 """
 
 from __future__ import annotations
@@ -40,9 +41,13 @@ def _minimal() -> Callable[..., Iterable[bytes]]:
 
 
 def _load(target: str) -> Callable[..., Iterable[bytes]]:
+    """``"module:name"``, or ``"module:factory()"`` as gunicorn reads an app factory."""
     module, _, name = target.partition(":")
-    app: Callable[..., Iterable[bytes]] = getattr(importlib.import_module(module), name or "app")
-    return app
+    factory = name.endswith("()")
+    app: Callable[..., Iterable[bytes]] = getattr(
+        importlib.import_module(module), name.removesuffix("()") or "app"
+    )
+    return app() if factory else app  # type: ignore[return-value]
 
 
 def stdout_only() -> int:

@@ -110,3 +110,64 @@ def summarize(runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         row["stderr"] = sorted({r["stderr"].strip() for r in results if r["stderr"].strip()})
         rows.append(row)
     return rows
+
+
+STAGE_LABELS = {
+    "stdout": "stdout only (StreamHandler): the baseline",
+    "dual_stdout": "dual_log's StdoutHandler and TextFormatter alone",
+    "dispatch": "+ a FileHandler that is called and does nothing",
+    "copy": "+ the record copied (snapshot), then dropped",
+    "handoff": "+ the copy queued; the writer thread takes it and writes nothing",
+    "full": "+ the writer formats JSON and writes: dual_log's default",
+}
+
+
+def breakdown(*, n: int, rounds: int, warmup: int, progress: Any = None) -> dict[str, Any]:
+    """Calling-thread CPU time of dual_log's default set-up, cut off step by step."""
+    from benchmarks._worker import STAGES
+
+    cpu: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    with tempfile.TemporaryDirectory(prefix="dual_log-bench-bd-") as scratch:
+        for round_no in range(rounds):
+            for stage in STAGES:
+                name = f"{stage}-{round_no}"
+                folder = os.path.join(scratch, name)
+                os.mkdir(folder)
+                result = os.path.join(scratch, name + ".json")
+                command = [sys.executable, "-m", "benchmarks._worker", "breakdown", stage]
+                command += [folder, str(n), str(warmup), result]
+                completed = subprocess.run(
+                    command,
+                    cwd=ROOT,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    timeout=TIMEOUT,
+                    check=False,
+                )
+                if completed.returncode != 0:
+                    raise RuntimeError(
+                        f"breakdown stage {stage} failed: "
+                        + completed.stderr.decode(errors="replace")[-2000:]
+                    )
+                with open(result, encoding="utf-8") as data:
+                    out = json.load(data)
+                cpu[stage].append(out["calls_cpu_s"] / out["n"] * 1e6)
+                if progress:
+                    progress(f"breakdown round {round_no + 1}/{rounds}: {stage}")
+    rows = []
+    base = statistics.median(cpu["stdout"])
+    previous = None
+    for stage in STAGES:
+        us = statistics.median(cpu[stage])
+        rows.append(
+            {
+                "stage": stage,
+                "label": STAGE_LABELS[stage],
+                "cpu_us": us,
+                "ratio": us / base,
+                "step_us": None if previous is None else us - previous,
+            }
+        )
+        previous = us
+    return {"n": n, "rounds": rounds, "warmup": warmup, "rows": rows}

@@ -117,6 +117,23 @@ def percall_table(result: dict[str, Any]) -> str:
     return "\n".join([head, *rows, *notes])
 
 
+def breakdown_table(result: dict[str, Any]) -> str:
+    """Where the default mode's calling-thread time goes, step by step."""
+    head = "| Step | calling thread, CPU µs | ratio | this step, µs |\n|---|--:|--:|--:|"
+    rows = []
+    for row in result["rows"]:
+        step = "" if row["step_us"] is None else f"{row['step_us']:+.2f}"
+        rows.append(f"| {row['label']} | {row['cpu_us']:.2f} | {row['ratio']:.2f}x | {step} |")
+    notes = [
+        "",
+        f"Each step is dual_log's default set-up with the file handler's work cut off at "
+        f"that point (benchmarks/_worker.py, breakdown); {result['n']} calls after "
+        f"{result['warmup']} untimed ones, median of {result['rounds']} runs, each in a fresh "
+        "process. Steps are differences of medians: a negative one is noise.",
+    ]
+    return "\n".join([head, *rows, *notes])
+
+
 def multiproc_table(result: dict[str, Any]) -> str:
     """The multi-process table: throughput and what the files hold afterwards."""
     head = (
@@ -154,8 +171,8 @@ def multiproc_table(result: dict[str, Any]) -> str:
 def e2e_table(result: dict[str, Any]) -> str:
     """The end-to-end table: requests per second of each sample by logging set-up."""
     head = (
-        "| Application | Logging | requests/s | vs stdout only | non-2xx | errors | file lines |\n"
-        "|---|---|--:|--:|--:|--:|--:|"
+        "| Application | Logging | requests/s | vs stdout only | non-2xx | errors "
+        "| file lines / requests |\n|---|---|--:|--:|--:|--:|--:|"
     )
     rows = [
         f"| {r['app']} | {r['label']} | {r['rps']:,.0f} | {_fmt(r['ratio'], suffix='x')} "
@@ -164,9 +181,12 @@ def e2e_table(result: dict[str, Any]) -> str:
     ]
     notes = [
         "",
-        f"gunicorn, {result['workers']} sync workers, 127.0.0.1; load from "
-        f"{result['loader']} with {result['connections']} connections for "
-        f"{result['seconds']:g} s after a 1 s warm-up. File lines include the warm-up's.",
+        f"gunicorn, {result['workers']} sync workers, 127.0.0.1, the options of the sample's "
+        f"Dockerfile; load from {result['loader']} with {result['connections']} connections, "
+        f"{result['seconds']:g} s after a 1 s warm-up, median of {result['rounds']} rounds. "
+        "Each sample logs one line per request: the file's lines are compared with the "
+        "requests answered in all rounds, warm-up included (a request in flight when the "
+        "load stops is logged but not counted).",
     ]
     missing = result.get("missing")
     if missing:
@@ -175,7 +195,9 @@ def e2e_table(result: dict[str, Any]) -> str:
 
 
 def _lines(row: dict[str, Any]) -> str:
-    return "—" if row["logging"] == "stdout" else str(row["file_lines"])
+    if row["logging"] == "stdout":
+        return "—"
+    return f"{row['file_lines']:,} / {row['requests']:,}"
 
 
 def chart(result: dict[str, Any], path: str) -> None:
@@ -222,6 +244,11 @@ Measured by `{command}`; every number below is written by that command.
 
 <!-- benchmarks:percall -->
 <!-- /benchmarks:percall -->
+
+## Where the calling thread's time goes
+
+<!-- benchmarks:breakdown -->
+<!-- /benchmarks:breakdown -->
 
 ## Several processes, one rotating file
 

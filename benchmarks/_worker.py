@@ -5,6 +5,7 @@ a terminal), so writing to stdout costs what it costs in a container.
 
     python -m benchmarks._worker percall CONFIG FOLDER N WARMUP RESULT
     python -m benchmarks._worker multiproc CONFIG FOLDER N WORKER MAX_BYTES GO RESULT
+    python -m benchmarks._worker breakdown STAGE FOLDER N WARMUP RESULT
 """
 
 from __future__ import annotations
@@ -51,6 +52,61 @@ def percall(key: str, folder: str, n: int, warmup: int, result: str) -> None:
     )
 
 
+# Stages of the breakdown: dual_log's default set-up with its file handler's work cut off
+# at successive points, to see what each step costs the calling thread.
+STAGES = ("stdout", "dual_stdout", "dispatch", "copy", "handoff", "full")
+
+
+def _breakdown_setup(stage: str, folder: str) -> None:
+    import logging
+
+    import dual_log
+
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    if stage == "stdout":
+        plain = logging.StreamHandler(sys.stdout)
+        plain.setFormatter(logging.Formatter(_configs.TEXT_FORMAT))
+        root.addHandler(plain)
+        return
+    root.addHandler(dual_log.StdoutHandler())
+    if stage == "dual_stdout":
+        return
+    file = dual_log.FileHandler(os.path.join(folder, _configs.LOG_NAME), keep=_configs.KEEP)
+    file.setFormatter(dual_log.JsonFormatter(platform_fields=False))
+    writer = file._writer
+    assert writer is not None
+    if stage == "dispatch":  # the handler is called, and does nothing
+        file.emit = lambda record: None  # type: ignore[method-assign]
+    elif stage == "copy":  # the record is copied, then dropped instead of queued
+        writer.put = lambda record: True  # type: ignore[method-assign]
+    elif stage == "handoff":  # queued and taken by the writer thread, which writes nothing
+        writer._write = lambda records: None
+    root.addHandler(file)
+
+
+def breakdown(stage: str, folder: str, n: int, warmup: int, result: str) -> None:
+    """Time ``n`` calls with dual_log's default set-up cut off at ``stage``."""
+    import gc
+    import logging
+
+    _breakdown_setup(stage, folder)
+    log = logging.getLogger(_configs.LOGGER_NAME).info
+    template, payload = _configs.STDLIB_TEMPLATE, _configs.PAYLOAD
+    for i in range(warmup):
+        log(template, 0, i, payload)
+    _flush_queue()
+    gc.collect()
+    start_cpu = time.thread_time()
+    start = time.perf_counter()
+    for i in range(n):
+        log(template, 1, i, payload)
+    calls = time.perf_counter() - start
+    calls_cpu = time.thread_time() - start_cpu
+    _flush_queue()
+    _write(result, {"stage": stage, "n": n, "calls_s": calls, "calls_cpu_s": calls_cpu})
+
+
 def _flush_queue() -> None:
     """Let dual_log's writer thread catch up, so the timed part starts with an empty queue."""
     import logging
@@ -94,6 +150,9 @@ def main(argv: list[str]) -> None:
     if kind == "percall":
         key, folder, n, warmup, result = args
         percall(key, folder, int(n), int(warmup), result)
+    elif kind == "breakdown":
+        stage, folder, n, warmup, result = args
+        breakdown(stage, folder, int(n), int(warmup), result)
     elif kind == "multiproc":
         key, folder, n, worker, max_bytes, go, result = args
         multiproc(key, folder, int(n), int(worker), int(max_bytes), go, result)

@@ -35,8 +35,8 @@ def _sane(value: float) -> bool:
 def test_per_call_and_multi_process_tables_cover_every_configuration(
     python: str, tmp_path: Path
 ) -> None:
-    """--quick measures every configuration, finds every file record, writes doc and chart."""
-    results = _run(python, tmp_path, "--parts", "percall,multiproc")
+    """--quick measures every configuration and step, finds every record, writes doc and chart."""
+    results = _run(python, tmp_path, "--parts", "percall,breakdown,multiproc")
 
     percall = {row["key"]: row for row in results["percall"]["rows"]}
     assert list(percall) == [c.key for c in _configs.CONFIGS]
@@ -46,6 +46,10 @@ def test_per_call_and_multi_process_tables_cover_every_configuration(
         if _configs.BY_KEY[row["key"]].file_format is not None:
             assert row["file_lines_min"] == row["file_lines_expected"], row
     assert percall["stdout"]["calls_cpu_ratio"] == 1.0
+
+    stages = [row["stage"] for row in results["breakdown"]["rows"]]
+    assert stages == ["stdout", "dual_stdout", "dispatch", "copy", "handoff", "full"]
+    assert all(_sane(row["cpu_us"]) for row in results["breakdown"]["rows"])
 
     multiproc = {row["key"]: row for row in results["multiproc"]["rows"]}
     compared = [c.key for c in _configs.CONFIGS if not c.informative]
