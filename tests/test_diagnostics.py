@@ -1,0 +1,63 @@
+"""dual_log's own diagnostics: one stderr line per fault, never a record through logging."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+
+import dual_log
+
+
+class Capture(logging.Handler):
+    """Keeps every record it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.parametrize("queue", [True, False])
+def test_a_failing_file_reports_on_stderr_only_never_through_logging(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], queue: bool
+) -> None:
+    """With the volume missing, no record about the fault reaches any handler: no recursion."""
+    capture = Capture()
+    logging.getLogger().addHandler(capture)
+    dual = dual_log.setup(path=str(tmp_path / "unmounted" / "app.log"), queue=queue)
+    log = logging.getLogger("app")
+    for n in range(50):
+        log.info("record %d", n)
+    dual.flush()
+    assert [r.getMessage() for r in capture.records] == [f"record {n}" for n in range(50)]
+    err = capsys.readouterr().err
+    assert err.count("dual_log: ") == 1
+    assert "is the volume mounted?" in err
+    assert "Logging error" not in err  # logging.Handler.handleError's traceback per record
+    assert (dual.file_missed, dual.file_written, dual.stdout_written) == (50, 0, 50)
+
+
+def test_a_failing_stdout_reports_once_and_the_file_goes_on(
+    log_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A closed stdout: one stderr line, no traceback, no record about it, the file complete."""
+    capture = Capture()
+    logging.getLogger().addHandler(capture)
+    dual = dual_log.setup(path=str(log_path), queue=False)
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr(sys, "stdout", closed)  # the sink looks sys.stdout up per record
+    for n in range(20):
+        logging.getLogger("app").warning("record %d", n)
+    assert len(capture.records) == 20
+    err = capsys.readouterr().err
+    assert err.count("dual_log: ") == 1
+    assert "cannot write to stdout: ValueError: I/O operation on closed file" in err
+    assert "Traceback" not in err
+    assert (dual.stdout_missed, dual.file_written) == (20, 20)
