@@ -144,7 +144,8 @@ def multiproc_table(result: dict[str, Any]) -> str:
     for row in result["rows"]:
         counts = ["—"] * 4
         if row["checked"]:
-            counts = [str(row[k]) for k in ("lost", "duplicated", "torn", "files")]
+            counts = [_worst(row, k) for k in ("lost", "duplicated", "torn")]
+            counts.append(str(row["files"]))
         rows.append(
             f"| {row['label']} | {row['records_per_s']:,.0f} | {_fmt(row['vs_clh'], suffix='x')} "
             f"| {' | '.join(counts)} |"
@@ -152,10 +153,11 @@ def multiproc_table(result: dict[str, Any]) -> str:
     notes = [
         "",
         f"{result['processes']} processes x {result['n']} records into one file rotating "
-        f"every {result['max_bytes']:,} bytes; throughput from the first start to the last "
-        "close (every record on disk); the run with the median throughput of "
-        f"{result.get('repeats', 1)}. Lost, duplicated and torn are counted by record id "
-        "across the live and every rotated file.",
+        f"every {result['max_bytes']:,} bytes, {result.get('repeats', 1)} runs of each. "
+        "Records/s: the median run, from the first start to the last close (every record "
+        "on disk). Lost, duplicated and torn are counted by record id across the live and "
+        "every rotated file: the worst run, then each run in brackets when they differ. "
+        "Files: the live and rotated files the median run left.",
     ]
     default = next((r for r in result["rows"] if r["key"] == "dual_queue_json"), None)
     if default and default["vs_clh"] is not None:
@@ -166,6 +168,14 @@ def multiproc_table(result: dict[str, Any]) -> str:
             f"{default['vs_clh']:.2f}x ({'met' if ok else 'missed'})."
         )
     return "\n".join([head, *rows, *notes])
+
+
+def _worst(row: dict[str, Any], measure: str) -> str:
+    runs = row.get(f"{measure}_runs", [row[measure]])
+    text = f"{max(runs):,}"
+    if len(set(runs)) > 1:
+        text += " (" + ", ".join(f"{v:,}" for v in runs) + ")"
+    return text
 
 
 def e2e_table(result: dict[str, Any]) -> str:
