@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     if "breakdown" in parts:
         results["breakdown"] = _percall.breakdown(
             n=args.n or (400 if quick else 20_000),
-            rounds=args.rounds or (1 if quick else 5),
+            rounds=args.rounds or (1 if quick else 7),
             warmup=100 if quick else 2_000,
             progress=progress,
         )
