@@ -97,6 +97,31 @@ def start(
         )
 
 
+def serve(
+    args: list[str], cwd: Path, env: dict[str, str], ids: list[str], listening: str
+) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    """Start a server, wait for its ``listening`` line, GET /r?id=<id> for every id, stop it.
+
+    Several clients at once, so that workers write and rotate the file concurrently.
+    Returns the stopped server and the files holding its stdout and stderr.
+    """
+    out, err = cwd / "stdout.txt", cwd / "stderr.txt"
+    server = start(args, cwd, env, out, err)
+    try:
+        found = wait_for(
+            lambda: re.search(listening, text(out)),
+            START_TIMEOUT,
+            f"{args[2]} to listen; stderr: {text(err)[-2000:]}",
+        )
+        port = int(found.group(1))
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            statuses = list(pool.map(lambda i: get(port, f"/r?id={i}"), ids))
+    finally:
+        stop(server)
+    assert statuses == [200] * len(ids)
+    return server, out, err
+
+
 def server_env(log_path: Path, **extra: str) -> dict[str, str]:
     """The environment of a server: the test's own, with dual_log options and none of Fly's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DUAL_LOG_", "FLY_"))}
@@ -138,26 +163,14 @@ def test_gunicorn_conf_sends_error_access_and_app_logs_to_both_sinks_once(
     """gunicorn.conf.py: each access line and app line is once on stdout, once in the files."""
     setup = "import dual_log; dual_log.setup()" if app_calls_setup else ""
     (tmp_path / "wsgi_app.py").write_text(WSGI_APP.format(setup=setup))
-    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     env = server_env(log_path, DUAL_LOG_MAX_BYTES="4096", DUAL_LOG_KEEP="200")
     args = [python, "-m", "gunicorn", "-c", str(INTEGRATIONS / "gunicorn.conf.py")]
     args += ["--workers", "3", "--bind", "127.0.0.1:0", "--graceful-timeout", "10"]
     args += ["--preload"] if preload else []
     ids = new_ids(REQUESTS)
-    server = start([*args, "wsgi_app:app"], tmp_path, env, out, err)
-    try:
-        listening = wait_for(
-            lambda: re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", text(out)),
-            START_TIMEOUT,
-            f"gunicorn to listen; stderr: {text(err)[-2000:]}",
-        )
-        port = int(listening.group(1))
-        # Several clients at once, so that workers write and rotate the file concurrently.
-        with ThreadPoolExecutor(CLIENTS) as pool:
-            statuses = list(pool.map(lambda i: get(port, f"/r?id={i}"), ids))
-    finally:
-        stop(server)
-    assert statuses == [200] * REQUESTS
+    server, out, err = serve(
+        [*args, "wsgi_app:app"], tmp_path, env, ids, r"Listening at: http://127\.0\.0\.1:(\d+)"
+    )
     assert server.returncode == 0, text(err)
 
     stdout = text(out).splitlines()
@@ -326,23 +339,12 @@ def test_uvicorn_log_config_sends_access_error_and_app_logs_to_both_sinks_once(
     (tmp_path / "asgi_app.py").write_text(ASGI_APP)
     config = INTEGRATIONS / name
     env = server_env(log_path, DUAL_LOG_MAX_BYTES="4096", DUAL_LOG_KEEP="200")
-    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     args = [python, "-m", "uvicorn", "--log-config", str(config), "--host", "127.0.0.1"]
     args += ["--port", "0", "asgi_app:app"]
     ids = new_ids(REQUESTS)
-    server = start(args, tmp_path, env, out, err)
-    try:
-        running = wait_for(
-            lambda: re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", text(out)),
-            START_TIMEOUT,
-            f"uvicorn to listen; stderr: {text(err)[-2000:]}",
-        )
-        port = int(running.group(1))
-        with ThreadPoolExecutor(CLIENTS) as pool:
-            statuses = list(pool.map(lambda i: get(port, f"/r?id={i}"), ids))
-    finally:
-        stop(server)
-    assert statuses == [200] * REQUESTS
+    server, out, err = serve(
+        args, tmp_path, env, ids, r"Uvicorn running on http://127\.0\.0\.1:(\d+)"
+    )
     # uvicorn shuts down, then raises the SIGTERM it caught again, to die of it.
     assert server.returncode == -signal.SIGTERM, text(err)
 
