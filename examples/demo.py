@@ -33,7 +33,7 @@ def main() -> int:
     dual = dual_log.setup(path=str(path), max_bytes="2KiB", keep=3, compress=True, create_dirs=True)
 
     shop = logging.getLogger("shop.orders")
-    for order in range(1, 25):
+    for order in range(1, 41):
         shop.info("order %s paid", f"A-{order:03d}", extra={"order_id": order, "amount": 12.5})
     logging.getLogger("shop.mail").warning("mail server slow: %.1fs", 3.2)
     try:
