@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from dual_log import _lifecycle, _records, _settings
 from dual_log._formatting import JsonFormatter, TextFormatter
 from dual_log._queue import BackgroundWriter
-from dual_log._report import FaultReport
+from dual_log._report import FaultReport, say
 from dual_log._rotation import RotatingFile
 
 if TYPE_CHECKING:
@@ -136,6 +136,7 @@ class FileHandler(logging.Handler):
         self._retry_at = 0.0
         self._delay = 0.0
         self._error: BaseException | None = None
+        self._rotation_stuck = False
         self._faults = FaultReport(
             f"the log file {self.path}", "Records still go to stdout; dual_log retries by itself"
         )
@@ -282,6 +283,22 @@ class FileHandler(logging.Handler):
                 self._delay = 0.0
                 if self._faults.failing:
                     self._faults.succeeded()
+                self._check_rotation()
+
+    def _check_rotation(self) -> None:
+        """Say once when the file stopped rotating, and once when it rotates again."""
+        size = self._file.overdue
+        if size and not self._rotation_stuck:
+            self._rotation_stuck = True
+            say(
+                f"the log file {self.path} did not rotate: it is {size} bytes, at or past "
+                f"max_bytes={self._file.max_bytes}, and renaming it in "
+                f"{os.path.dirname(self.path)} failed (can this process rename files "
+                "there?). Records are still written to it."
+            )
+        elif not size and self._rotation_stuck:
+            self._rotation_stuck = False
+            say(f"the log file {self.path} rotates again.")
 
     def _ensure_folder(self) -> None:
         folder = os.path.dirname(self.path)

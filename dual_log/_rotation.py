@@ -104,6 +104,7 @@ class RotatingFile:
         self.file_mode = file_mode
         self.bytes_out = 0
         self.prefix = 0
+        self.overdue = 0
         self._handler: logging.Handler | None = None
         self._target: Any = None
         self._rollovers = 0
@@ -151,6 +152,10 @@ class RotatingFile:
             data = (message + target.terminator).encode(ENCODING, ERRORS)
             self.prefix = 0
             size = os.fstat(fd).st_size
+            # concurrent-log-handler has just checked, under this same lock, whether the
+            # file is due to rotate; if it still is, its rotation failed (a rename the
+            # folder refused) and it carries on in the same file without a word.
+            self.overdue = size if self.max_bytes and size >= self.max_bytes else 0
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 # A write that failed half-way (disk full) left a fragment: start on a
                 # new line so the fragment cannot swallow this record.

@@ -360,3 +360,37 @@ def test_lock_folder_not_writable(
     run = exercise(app, path, None, lambda: nobody_folder.chmod(0o755))
     check(run, measure, "lock file's folder not writable (0555, app runs as nobody)",
           mode_name(queue), "EACCES")  # fmt: skip
+
+
+def test_rotation_that_cannot_rename_is_reported_once(
+    nobody_folder: Path, tmp_path: Path, queue: bool
+) -> None:
+    """A folder that refuses renames stops rotation: said once on stderr, and again when healed."""
+    path = nobody_folder / "app.log"
+    for own in (path, nobody_folder / ".__app.lock"):
+        own.touch()
+        os.chown(own, NOBODY, NOBODY)
+    os.chown(nobody_folder, 0, 0)  # the app may write its files, not rename them
+    options = {"path": str(path), "queue": queue, "max_bytes": "2KiB", "keep": 50}
+    app = App(tmp_path / "app", options, user=NOBODY)
+    try:
+        app.log("a", BATCH, pad=100)
+        app.log("b", BATCH, pad=100)
+        os.chown(nobody_folder, NOBODY, NOBODY)
+        app.log("c", BATCH, pad=100)
+        final = app.finish()
+    finally:
+        if app.returncode is None:
+            app.kill()
+    assert app.returncode == 0, app.stderr()
+    lines = app.dual_log_lines()
+    assert len(lines) == 2, lines
+    assert "did not rotate" in lines[0]
+    assert f"renaming it in {nobody_folder} failed" in lines[0]
+    assert lines[1] == f"dual_log: the log file {path} rotates again."
+    logged = [*expected_ids("a", BATCH), *expected_ids("b", BATCH), *expected_ids("c", BATCH)]
+    out = Outcome.read(path, logged)
+    assert out.missing == []
+    assert out.duplicated == []
+    assert final["file_missed"] == 0
+    assert (nobody_folder / "app.log.1").exists()
