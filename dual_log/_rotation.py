@@ -23,10 +23,14 @@ from concurrent_log_handler import (
     ConcurrentTimedRotatingFileHandler,
 )
 
+from dual_log._report import say
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 ENCODING = "utf-8"
+# Seconds after which a "<file>.rotate.<n>" segment is taken as left by a dead rotation.
+STRANDED_AFTER = 60.0
 # Lone surrogates (bytes that were not UTF-8) become \udcXX escapes instead of an error.
 ERRORS = "backslashreplace"
 
@@ -105,6 +109,7 @@ class RotatingFile:
         self.bytes_out = 0
         self.prefix = 0
         self.overdue = 0
+        self._stranded_reported: list[str] = []
         self._handler: logging.Handler | None = None
         self._target: Any = None
         self._rollovers = 0
@@ -141,7 +146,39 @@ class RotatingFile:
         self._target = target
         self._rollovers = 0
         self.prune()
+        self._report_stranded()
         return handler
+
+    def stranded(self) -> list[str]:
+        """Segments a rotation killed half-way left as ``<file>.rotate.<n>``.
+
+        concurrent-log-handler renames the live file to such a name, then to ``.1``, with
+        its lock held; a segment whose inode has not changed for ``STRANDED_AFTER``
+        seconds belongs to no rotation still going on.
+        """
+        folder, base = os.path.split(self.path)
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return []
+        cutoff = time.time() - STRANDED_AFTER
+        found = []
+        for name in sorted(names):
+            if name.startswith(base + ".rotate."):
+                with contextlib.suppress(OSError):
+                    if os.stat(os.path.join(folder, name)).st_ctime < cutoff:
+                        found.append(os.path.join(folder, name))
+        return found
+
+    def _report_stranded(self) -> None:
+        found = self.stranded()
+        if found and found != self._stranded_reported:
+            self._stranded_reported = found
+            say(
+                f"found {', '.join(found)}: part of the log left aside by a rotation that "
+                "was interrupted (a process killed mid-rotation). Its records are there, "
+                "outside the numbered files; dual_log leaves it alone."
+            )
 
     def _make_writer(self, target: Any) -> Any:
         def do_write(message: str) -> None:

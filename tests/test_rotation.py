@@ -95,3 +95,34 @@ def test_file_and_lock_get_restrictive_permissions(log_path: Path) -> None:
         os.umask(previous)
     modes = {p.name: p.stat().st_mode & 0o777 for p in log_path.parent.iterdir()}
     assert modes == {"app.log": 0o640, "app.log.1": 0o640, "app.log.2": 0o640, ".__app.lock": 0o640}
+
+
+def test_segment_left_by_an_interrupted_rotation_is_reported_once(
+    log_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An old app.log.rotate.<n> (a rotation killed half-way) is named on stderr, once."""
+    from dual_log import _rotation
+
+    stranded = log_path.parent / "app.log.rotate.8812"
+    stranded.write_text('{"message": "kept aside"}\n')
+    monkeypatch.setattr(_rotation, "STRANDED_AFTER", -1.0)  # as if its inode were a minute old
+    handler = dual_log.FileHandler(log_path, queue=False)
+    _fill(handler, 3)
+    handler.close()
+    _fill(handler, 3)  # reopened after close: the same segment is not reported again
+    handler.close()
+    err = capsys.readouterr().err
+    assert err.count("dual_log: ") == 1
+    assert f"found {stranded}: part of the log left aside by a rotation" in err
+    assert stranded.read_text() == '{"message": "kept aside"}\n'
+
+
+def test_segment_of_a_rotation_going_on_is_not_reported(
+    log_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fresh app.log.rotate.<n> may belong to another process's rotation: no report."""
+    (log_path.parent / "app.log.rotate.77").write_text("")
+    handler = dual_log.FileHandler(log_path, queue=False)
+    _fill(handler, 3)
+    handler.close()
+    assert "dual_log" not in capsys.readouterr().err
