@@ -126,6 +126,7 @@ class FileHandler(logging.Handler):
                 self._write_records,
                 size=options["queue_size"],
                 timeout=options["queue_timeout"],
+                sink=f"the log file {self.path}",
             )
         if _settings.parse_bool(handle_signals, "handle_signals") and self._writer is not None:
             _lifecycle.install_signal_handlers()

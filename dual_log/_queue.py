@@ -16,7 +16,8 @@ Overflow policy: when ``size`` records wait, a log call waits up to ``timeout`` 
 for room, then drops its record and counts it. Once a wait has timed out the writer is
 taken as stalled (a hung disk, a lock held by a stopped process) and further records
 are dropped at once, without waiting, until the queue is half empty again: a stuck
-volume slows no request by more than one ``timeout``.
+volume slows no request by more than one ``timeout``. The first drop is said on stderr,
+and so is the moment the queue has room again, with the number dropped meanwhile.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class BackgroundWriter:
         size: records the queue holds before the overflow policy applies.
         timeout: seconds a log call waits for room before dropping its record.
         name: the writer thread's name.
+        sink: how stderr messages name what is written, e.g. ``"the log file /x.log"``.
     """
 
     def __init__(
@@ -58,8 +60,10 @@ class BackgroundWriter:
         size: int,
         timeout: float,
         name: str = "dual_log-writer",
+        sink: str = "the log file",
     ) -> None:
         self._write = write
+        self.sink = sink
         self.size = size
         self.timeout = timeout
         self.name = name
@@ -74,6 +78,7 @@ class BackgroundWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._stalled = False
+        self._dropping = 0  # records dropped since the queue last had room; 0: not dropping
         self._count_lock = threading.RLock()
         # What wakes a lingering writer early: a token put by flush(), close() or a log
         # call that finds enough records waiting. A SimpleQueue rather than an Event,
@@ -104,13 +109,23 @@ class BackgroundWriter:
         if waiting >= self._enough and not self._woken:
             self._hurry()
         if waiting >= self.size and not self._wait_for_room():
-            # Callers do not hold a lock here (FileHandler.handle skips it), so the count
-            # takes one; reentrant, for a signal handler that logs while it is held.
-            with self._count_lock:
-                self.dropped += 1
+            self._drop()
             return False
         self._queue.put(record)
         return True
+
+    def _drop(self) -> None:
+        # Callers do not hold a lock here (FileHandler.handle skips it), so the count
+        # takes one; reentrant, for a signal handler that logs while it is held.
+        with self._count_lock:
+            self.dropped += 1
+            self._dropping += 1
+            first = self._dropping == 1
+        if first:
+            say(
+                f"the queue for {self.sink} is full ({self.size} records): its writer is "
+                "not keeping up, so records are dropped and counted. They still go to stdout."
+            )
 
     def _wait_for_room(self) -> bool:
         if self._stalled or self.timeout <= 0:
@@ -165,8 +180,15 @@ class BackgroundWriter:
                     say(f"the log file writer failed on a batch of {len(batch)}: {describe(exc)}")
             for marker in markers:
                 marker.set()
-            if self._stalled and source.qsize() < self.size // 2:
+            if (self._stalled or self._dropping) and source.qsize() < self.size // 2:
                 self._stalled = False
+                with self._count_lock:
+                    dropped, self._dropping = self._dropping, 0
+                if dropped:
+                    say(
+                        f"the queue for {self.sink} has room again; "
+                        f"{dropped} records were dropped meanwhile."
+                    )
             if stop:
                 return
 

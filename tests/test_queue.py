@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 import dual_log
 from dual_log import _lifecycle
 from tests.conftest import ROOT
@@ -45,8 +47,10 @@ def test_records_after_close_are_written_directly(log_path: Path) -> None:
     handler._file.close()
 
 
-def test_full_queue_drops_after_timeout_and_counts_honestly(log_path: Path) -> None:
-    """With the writer stuck on a held lock, a full queue drops and counts; nothing else is lost."""
+def test_full_queue_drops_after_timeout_and_counts_honestly(
+    log_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With the writer stuck on a held lock, a full queue drops, counts and says so once."""
     handler = dual_log.FileHandler(log_path, queue_size=50, queue_timeout=0.2)
     handler.handle(_record(-1))  # opens the file and its lock file
     assert handler.flush()
@@ -66,6 +70,13 @@ def test_full_queue_drops_after_timeout_and_counts_honestly(log_path: Path) -> N
     assert dropped > 0
     assert len(written) == 301 - dropped
     assert handler.missed == dropped == 301 - len(written)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("dual_log")]
+    assert lines == [
+        f"dual_log: the queue for the log file {log_path} is full (50 records): its writer is "
+        "not keeping up, so records are dropped and counted. They still go to stdout.",
+        f"dual_log: the queue for the log file {log_path} has room again; "
+        f"{dropped} records were dropped meanwhile.",
+    ]
     # Not a speed check: waiting queue_timeout per record would take 58 s or more; the
     # policy waits once, then drops at once while the writer is stalled.
     assert blocked_for < (300 - 50) * 0.2
