@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
 from dual_log import _records, _settings
-from dual_log._redact import Redactor
+from dual_log._redact import MASK, Redactor
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
 
 # Quoted in the README's option table and in integrations/*: amend them there if edited here.
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -176,7 +177,11 @@ class JsonFormatter(_BaseJsonFormatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Format a copy of ``record`` as one JSON line; never raises, never changes ``record``."""
-        return self.format_copy(_records.view(record, self.redactor))
+        try:
+            copy = _records.view(record, self.redactor)
+        except Exception as exc:  # a user LogRecord class, or a mapping whose items() raise
+            return _fallback_json(record, self, exc)
+        return self.format_copy(copy)
 
     def format_copy(self, copy: logging.LogRecord) -> str:
         """Format ``copy``, a copy made by ``_records`` that this formatter may change."""
@@ -237,22 +242,40 @@ def _utc_time(created: float) -> str:
     return f"{cached[1]}.{micro // 1000:03d}+00:00"
 
 
+def _fallback_value(key: str, value: Any, redactor: Redactor | None) -> str:
+    """An extra's safe repr; with redaction on, never a secret, even if redacting fails."""
+    if redactor is None:
+        return _records.safe_repr(value)
+    if redactor.sensitive(key):
+        return MASK
+    try:
+        return _records.safe_repr(redactor.value(value))
+    except Exception:  # a mapping that cannot be read cannot be shown safely either
+        return f"<{type(value).__name__}: not shown, could not be redacted>"
+
+
 def _fallback_json(record: logging.LogRecord, formatter: JsonFormatter, error: Exception) -> str:
     """The record as JSON with every doubtful value replaced by its safe repr."""
     data: dict[str, Any] = {}
     if formatter.time_field:
         data[formatter.time_field] = _utc_time(record.created)
+    redactor = formatter.redactor
     data.update(
         level=record.levelname,
         logger=record.name,
-        message=_records.safe_repr(record.msg) if not isinstance(record.msg, str) else record.msg,
+        # With redaction on, mapping arguments may hold secrets: the template alone then.
+        message=_records.render_message(record)
+        if redactor is None or not isinstance(record.args, Mapping)
+        else f"{_records.safe_repr(record.msg)} [dual_log: arguments not shown]",
         pid=record.process,
     )
     for key, value in record.__dict__.items():
         if key not in formatter.reserved_attrs and isinstance(key, str) and key not in data:
-            data[key] = _records.safe_repr(value)
+            data[key] = _fallback_value(key, value, redactor)
     if record.exc_text:
         data["exc_info"] = record.exc_text
+    elif record.exc_info:
+        data["exc_info"] = _records.format_exception(record.exc_info)
     data.update(formatter.static_fields)
     data["dual_log_error"] = f"record not fully encodable: {type(error).__name__}"
     try:

@@ -195,3 +195,41 @@ def test_redactor_with_own_keys() -> None:
     }
     for key in ("password", "token", "authorization", "secret"):
         assert any(key in k for k in dual_log.SENSITIVE_KEYS)
+
+
+class _Unreadable(dict):  # type: ignore[type-arg]
+    """A mapping whose items cannot be read: redacting it raises."""
+
+    def items(self):  # type: ignore[no-untyped-def,override]
+        raise RuntimeError("unreadable")
+
+
+@pytest.mark.parametrize("kind", ["json", "text"])
+def test_redaction_that_fails_still_hides_secrets(logger: logging.Logger, kind: str) -> None:
+    """If redacting a record raises, the formatter still writes it, and still without secrets."""
+    formatter: logging.Formatter = (
+        dual_log.JsonFormatter(redact=True)
+        if kind == "json"
+        else dual_log.TextFormatter(redact=True)
+    )
+    record = logger.makeRecord(
+        logger.name,
+        logging.INFO,
+        __file__,
+        1,
+        "login %(user)s %(password)s",
+        ({"user": "ann", "password": "hunter2"},),
+        None,
+        extra={
+            "password": "hunter2",
+            "session": _Unreadable(token="hunter2"),
+            "odd": _Unreadable(),
+        },
+    )
+    line = formatter.format(record)
+    assert "hunter2" not in line
+    assert "login" in line
+    if kind == "json":
+        data = json.loads(line)
+        assert data["password"] == dual_log.MASK
+        assert data["dual_log_error"].startswith("record not fully encodable: RuntimeError")
