@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 from benchmarks import _configs
 
@@ -22,20 +23,8 @@ PERCALL_MAX_BYTES = 10 * 1024 * 1024  # dual_log's default; no rotation in a per
 
 def percall(key: str, folder: str, n: int, warmup: int, result: str) -> None:
     """Time ``n`` log calls after ``warmup`` untimed ones; the file is flushed in between."""
-    import gc
-
     log, template, finish = _configs.build(key, folder, PERCALL_MAX_BYTES)
-    for i in range(warmup):
-        log(template, 0, i, _configs.PAYLOAD)
-    _flush_queue()
-    payload = _configs.PAYLOAD
-    gc.collect()
-    start_cpu = time.thread_time()
-    start = time.perf_counter()
-    for i in range(n):
-        log(template, 1, i, payload)
-    calls = time.perf_counter() - start
-    calls_cpu = time.thread_time() - start_cpu
+    start, calls, calls_cpu = _time_calls(log, template, n, warmup)
     counters = finish()
     total = time.perf_counter() - start
     _write(
@@ -87,12 +76,24 @@ def _breakdown_setup(stage: str, folder: str) -> None:
 
 def breakdown(stage: str, folder: str, n: int, warmup: int, result: str) -> None:
     """Time ``n`` calls with dual_log's default set-up cut off at ``stage``."""
-    import gc
     import logging
 
     _breakdown_setup(stage, folder)
     log = logging.getLogger(_configs.LOGGER_NAME).info
-    template, payload = _configs.STDLIB_TEMPLATE, _configs.PAYLOAD
+    _, calls, calls_cpu = _time_calls(log, _configs.STDLIB_TEMPLATE, n, warmup)
+    _flush_queue()
+    _write(result, {"stage": stage, "n": n, "calls_s": calls, "calls_cpu_s": calls_cpu})
+
+
+def _time_calls(log: Any, template: str, n: int, warmup: int) -> tuple[float, float, float]:
+    """Make ``warmup`` untimed calls, let the writer catch up, then time ``n`` calls.
+
+    Returns when the timed calls started (``perf_counter``), their wall time and the
+    calling thread's CPU time, in seconds.
+    """
+    import gc
+
+    payload = _configs.PAYLOAD
     for i in range(warmup):
         log(template, 0, i, payload)
     _flush_queue()
@@ -101,10 +102,7 @@ def breakdown(stage: str, folder: str, n: int, warmup: int, result: str) -> None
     start = time.perf_counter()
     for i in range(n):
         log(template, 1, i, payload)
-    calls = time.perf_counter() - start
-    calls_cpu = time.thread_time() - start_cpu
-    _flush_queue()
-    _write(result, {"stage": stage, "n": n, "calls_s": calls, "calls_cpu_s": calls_cpu})
+    return start, time.perf_counter() - start, time.thread_time() - start_cpu
 
 
 def _flush_queue() -> None:
