@@ -1,16 +1,19 @@
 """What happens to file handlers around fork(), SIGTERM/SIGINT and interpreter exit.
 
-- fork() without exec (gunicorn ``--preload``): the child gets its own locks, queue and
-  counters; concurrent-log-handler notices the new pid and reopens its lock file, so
-  parent and children lock one another out again. Records the parent had queued stay
-  the parent's to write: none is written twice.
+- fork() without exec (gunicorn ``--preload``, ``multiprocessing``): the child gets its
+  own writer, descriptors and counters (a lock file descriptor shared with the parent
+  would not keep the two apart). Records the parent had queued stay the parent's to
+  write: none is written twice.
 - SIGTERM/SIGINT: what is queued is written, then the signal goes on to the handler
   that was installed before (or to the default action): it is never swallowed.
 - Normal exit: dual_log's own exit hook writes what is queued and stops the writer
   threads. It must run before ``logging.shutdown``, which closes every handler newest
-  first, and so would close the file under a writer that is still draining; atexit
-  runs hooks last-registered first, and logging registered its hook when it was
-  imported, before dual_log could. A record logged after that is written directly.
+  first; atexit runs hooks last-registered first, and logging registered its hook when
+  it was imported, before dual_log could. A record logged after that is written directly.
+- ``multiprocessing`` children started by fork or forkserver end with ``os._exit()``
+  after running multiprocessing's own finalizers: atexit hooks never run there, and the
+  writer thread, a daemon, would die with its queue. The same exit hook is registered
+  as a multiprocessing finalizer, in each child too.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import sys
 import threading
 import time
 import weakref
@@ -37,6 +41,14 @@ _previous: dict[int, Any] = {}
 _lock = threading.Lock()
 
 
+class _Anchor:
+    """What multiprocessing's registries hold a weak reference to."""
+
+
+_anchor = _Anchor()
+_finalizer_pid = 0
+
+
 def track(handler: FileHandler) -> None:
     """Include ``handler`` in fork re-initialisation, signal-time flushes and the exit hook."""
     global _hooks_installed
@@ -46,6 +58,17 @@ def track(handler: FileHandler) -> None:
             os.register_at_fork(after_in_child=_after_fork_in_child)
             atexit.register(_close_all)
             _hooks_installed = True
+    _close_at_multiprocessing_exit()
+
+
+def _close_at_multiprocessing_exit(anchor: object = None) -> None:
+    """Register the exit hook with multiprocessing, once per process, if it is in use."""
+    global _finalizer_pid
+    util = sys.modules.get("multiprocessing.util")
+    if util is None or _finalizer_pid == os.getpid():
+        return
+    _finalizer_pid = os.getpid()
+    util.Finalize(_anchor, _close_all, exitpriority=10)
 
 
 def _after_fork_in_child() -> None:
@@ -53,6 +76,11 @@ def _after_fork_in_child() -> None:
     _lock = threading.Lock()
     for handler in list(_live):
         handler.after_fork_in_child()
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None and _live:
+        # A multiprocessing child clears the finalizers it inherited after this hook has
+        # run, then calls its after-fork callbacks: register the exit hook from there.
+        util.register_after_fork(_anchor, _close_at_multiprocessing_exit)
 
 
 def _close_all() -> None:
