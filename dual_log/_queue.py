@@ -1,23 +1,23 @@
-"""The background writer: a bounded queue that one daemon thread drains in batches.
+"""Lines on their way to the file: written in batches, held in order through faults.
 
-The calling thread only copies the record (message and traceback rendered, see
-``_records.snapshot``) and puts it on a ``queue.SimpleQueue``: a C queue whose ``put``
-is safe even from a signal handler interrupting another ``put``. The writer thread
-takes everything waiting, up to ``BATCH`` records, formats it and writes it with one
-locked append, which is what makes the file cheap to share between processes.
+The log call formats its record and appends the encoded line to a deque: one C-level
+append, no lock and no system call. With ``queue=True`` one daemon thread writes what
+has gathered when ``interval`` seconds have passed or ``wake_bytes`` are waiting,
+whichever comes first, so the writer wakes a few times a second rather than once per
+record and seldom takes the GIL from the application. With ``queue=False`` the calling
+thread writes its line (and any held before it) before the call returns.
 
-Batching: once a record arrives, the writer waits up to ``LINGER`` seconds for more
-before writing, unless ``BATCH`` records (or half the queue) are already waiting, or a
-flush or close asks for them. So a steady trickle of records is written a batch at a
-time instead of waking the writer, and taking the file's lock, once per record: a
-``put`` onto a queue nobody is blocked on costs the calling thread no system call.
+A write that fails keeps its lines. They stay first in line and are tried again, in
+order, with backoff from 0.25 s to 5 s, while new lines queue behind them; a volume that
+comes back gets every one of them, and one line on stderr says the file works again.
 
-Overflow policy: when ``size`` records wait, a log call waits up to ``timeout`` seconds
-for room, then drops its record and counts it. Once a wait has timed out the writer is
-taken as stalled (a hung disk, a lock held by a stopped process) and further records
-are dropped at once, without waiting, until the queue is half empty again: a stuck
-volume slows no request by more than one ``timeout``. The first drop is said on stderr,
-and so is the moment the queue has room again, with the number dropped meanwhile.
+Lines are dropped only when ``size`` of them wait. If the writer is healthy, the log
+call first waits up to ``timeout`` for room (a burst slowed, not lost); if the file is
+failing, or that wait ran out, the *oldest queued* line is dropped to make room. For a
+post-mortem, the records that count are the first ones of the fault, which the writer
+already holds and keeps, and the newest, which show how it ended; the middle of a long
+outage is what goes. The first drop is said on stderr, and so is the moment the queue
+has room again, with the number dropped meanwhile.
 """
 
 from __future__ import annotations
@@ -26,123 +26,151 @@ import contextlib
 import queue
 import threading
 import time
+from collections import deque
 from typing import TYPE_CHECKING
 
-from dual_log._report import describe, say
+from dual_log._report import say
 
 if TYPE_CHECKING:
-    import logging
     from collections.abc import Callable
 
-BATCH = 512
-# Seconds the writer waits, after a first record, for others to join its batch: short
-# enough that the file trails stdout by no more than a blink, long enough to gather the
-# records of a busy second into a few dozen writes.
-LINGER = 0.02
+    from dual_log._logfile import LogFile
+    from dual_log._report import FaultReport
+
+# Lines written under one lock: enough to make the lock rare, few enough that a batch
+# held through a fault is a bounded share of the queue.
+BATCH = 4096
+# Backoff between attempts at a failing file: short enough that a volume mounted again
+# is written within seconds, long enough that a dead one costs almost nothing.
+FIRST_RETRY = 0.25
+LAST_RETRY = 5.0
+# At exit a failing file is tried for this long before its held lines are given up.
+EXIT_RETRY_SECONDS = 1.0
 _STOP = object()
 
 
-class BackgroundWriter:
-    """Queues records and writes them from a daemon thread.
+class Writer:
+    """The lines for one file and the thread (or the caller) that writes them.
 
     Args:
-        write: called in the writer thread with each batch of records, in order.
-        size: records the queue holds before the overflow policy applies.
-        timeout: seconds a log call waits for room before dropping its record.
-        name: the writer thread's name.
-        sink: how stderr messages name what is written, e.g. ``"the log file /x.log"``.
+        file: where the lines go.
+        size: lines held (queued, or kept through a fault) before the oldest are dropped.
+        timeout: seconds a log call waits for room in a full queue while the writer is
+            healthy, before the oldest line is dropped.
+        interval: seconds a line may wait before the writer thread writes it.
+        wake_bytes: waiting bytes that wake the writer thread before ``interval``.
+        threaded: write from a daemon thread; False writes in the calling thread.
+        report: the sink's fault report, told of each failure and recovery.
+        hint: a sentence explaining an error for the person reading stderr.
     """
 
     def __init__(
         self,
-        write: Callable[[list[logging.LogRecord]], None],
+        file: LogFile,
         *,
         size: int,
         timeout: float,
-        name: str = "dual_log-writer",
-        sink: str = "the log file",
+        interval: float,
+        wake_bytes: int,
+        threaded: bool,
+        report: FaultReport,
+        hint: Callable[[BaseException], str],
     ) -> None:
-        self._write = write
-        self.sink = sink
+        self.file = file
         self.size = size
         self.timeout = timeout
-        self.name = name
+        self.interval = interval
+        self.wake_bytes = max(1, wake_bytes)
+        self.threaded = threaded
+        self.report = report
+        self.hint = hint
+        self.written = 0
         self.dropped = 0
-        self._closed = False
-        # Waiting records that end the writer's lingering at once.
-        self._enough = max(1, min(BATCH, size // 2))
+        self.lost = 0
         self._reset()
 
     def _reset(self) -> None:
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self._stalled = False
-        self._dropping = 0  # records dropped since the queue last had room; 0: not dropping
-        self._count_lock = threading.RLock()
-        # What wakes a lingering writer early: a token put by flush(), close() or a log
-        # call that finds enough records waiting. A SimpleQueue rather than an Event,
-        # whose lock a signal handler could find taken by the very thread it interrupted.
-        self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self._lines: deque[object] = deque()
+        self._held: list[bytes] = []
+        self._markers: list[threading.Event] = []
+        self._bytes = 0
         self._woken = False
+        # What wakes the writer early. A SimpleQueue rather than an Event, whose lock a
+        # signal handler could find taken by the very thread it interrupted.
+        self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._start_lock = threading.Lock()
+        self._here_lock = threading.RLock()
+        self._writing = False
+        self._count_lock = threading.RLock()
+        self._dropping = 0
+        self._stalled = False
+        self._retry_at = 0.0
+        self._delay = 0.0
+        self._episode_dropped = 0
 
     @property
     def pending(self) -> int:
-        """Records waiting to be written (approximate while the writer runs)."""
-        return self._queue.qsize()
+        """Lines not yet written: queued, and held through a fault."""
+        return len(self._lines) + len(self._held)
 
-    def put(self, record: logging.LogRecord) -> bool:
-        """Queue ``record``; return False if the overflow policy dropped it."""
-        thread = self._thread
-        if thread is None or self._closed:
-            if self._closed or not self._start():
-                # After close() (records logged during interpreter exit) or where no
-                # thread can start, write in the caller's thread rather than lose it.
-                self._write([record])
-                return True
-        elif thread is threading.current_thread():
-            # A record logged while a record is being written (a user __str__ that logs)
-            # must not wait for the thread that is waiting for it.
-            self._queue.put(record)
-            return True
-        waiting = self._queue.qsize()
-        if waiting >= self._enough and not self._woken:
+    # The calling thread -------------------------------------------------------------
+
+    def put(self, line: bytes) -> None:
+        """Queue ``line`` (ending in ``b"\\n"``) for the file; never raises, never blocks long."""
+        lines = self._lines
+        if len(lines) >= self.size:
+            self._make_room()
+        lines.append(line)
+        if not self.threaded or (self._thread is None and not self._start()):
+            self._write_here()
+            return
+        self._bytes += len(line)  # races lose a count now and then: it only times a wake-up
+        if self._bytes >= self.wake_bytes and not self._woken:
             self._hurry()
-        if waiting >= self.size and not self._wait_for_room():
-            self._drop()
-            return False
-        self._queue.put(record)
-        return True
 
-    def _drop(self) -> None:
-        # Callers do not hold a lock here (FileHandler.handle skips it), so the count
-        # takes one; reentrant, for a signal handler that logs while it is held.
+    def _make_room(self) -> None:
+        if self.threaded and not self.report.failing and not self._stalled and self.timeout > 0:
+            self._hurry()
+            deadline = time.monotonic() + self.timeout
+            while len(self._lines) >= self.size:
+                if time.monotonic() >= deadline:
+                    self._stalled = True
+                    break
+                time.sleep(0.0005)
+            else:
+                return
+        try:
+            oldest = self._lines.popleft()
+        except IndexError:  # the writer took them meanwhile
+            return
+        if isinstance(oldest, threading.Event):
+            oldest.set()  # a flush waiting for lines that are gone now
+            return
         with self._count_lock:
             self.dropped += 1
             self._dropping += 1
+            self._episode_dropped += 1
             first = self._dropping == 1
         if first:
             say(
-                f"the queue for {self.sink} is full ({self.size} records): its writer is "
-                "not keeping up, so records are dropped and counted. They still go to stdout."
+                f"the queue for {self.report.sink} is full ({self.size} records): the oldest "
+                "queued records are dropped and counted until it has room. They still go to "
+                "stdout."
             )
 
-    def _wait_for_room(self) -> bool:
-        if self._stalled or self.timeout <= 0:
-            return False
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            time.sleep(0.0005)
-            if self._queue.qsize() < self.size:
-                return True
-        self._stalled = True
-        return False
+    def _hurry(self) -> None:
+        self._woken = True
+        self._wake.put(None)
 
     def _start(self) -> bool:
         with self._start_lock:
             if self._thread is not None:
                 return True
-            thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+            if self._closed:
+                return False
+            thread = threading.Thread(target=self._run, name="dual_log-writer", daemon=True)
             try:
                 thread.start()
             except RuntimeError:  # "can't create new thread at interpreter shutdown"
@@ -150,103 +178,175 @@ class BackgroundWriter:
             self._thread = thread
             return True
 
-    def _run(self) -> None:
-        source = self._queue
-        while True:
-            item = source.get()
-            if item is not _STOP and not isinstance(item, threading.Event):
-                self._linger()
-            batch: list[logging.LogRecord] = []
-            markers: list[threading.Event] = []
-            stop = False
-            while True:
-                if item is _STOP:
-                    stop = True
-                    break
-                if isinstance(item, threading.Event):
-                    markers.append(item)
-                else:
-                    batch.append(item)  # type: ignore[arg-type]
-                if len(batch) >= BATCH:
-                    break
-                try:
-                    item = source.get_nowait()
-                except queue.Empty:
-                    break
-            if batch:
-                try:
-                    self._write(batch)
-                except Exception as exc:  # the thread must outlive any bug below it
-                    say(f"the log file writer failed on a batch of {len(batch)}: {describe(exc)}")
-            for marker in markers:
-                marker.set()
-            if (self._stalled or self._dropping) and source.qsize() < self.size // 2:
-                self._stalled = False
-                with self._count_lock:
-                    dropped, self._dropping = self._dropping, 0
-                if dropped:
-                    say(
-                        f"the queue for {self.sink} has room again; "
-                        f"{dropped} records were dropped meanwhile."
-                    )
-            if stop:
+    def _write_here(self) -> None:
+        """Write what waits, in this thread (``queue=False``, or after ``close()``)."""
+        with self._here_lock:
+            if self._writing:  # a signal handler that logs mid-write: the outer call writes it
                 return
+            self._writing = True
+            try:
+                while self._drain(final=False) and not self._held:
+                    pass
+            finally:
+                self._writing = False
 
-    def _linger(self) -> None:
-        """Wait up to ``LINGER`` for a batch to gather, unless woken by ``_hurry``."""
-        if self._queue.qsize() < self._enough:
+    # The writer thread --------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self._wait()
+            while True:
+                more = self._drain(final=False)
+                if more is None:  # stopped by close()
+                    return
+                if not more or self._held:
+                    break
+
+    def _wait(self) -> None:
+        if self._held:  # a fault: next attempt after the backoff, whatever wakes us
+            while self._held and not self._closed:
+                left = self._retry_at - time.monotonic()
+                if left <= 0:
+                    break
+                with contextlib.suppress(queue.Empty):
+                    self._wake.get(timeout=left)
+        else:
             with contextlib.suppress(queue.Empty):
-                self._wake.get(timeout=LINGER)
-        # Tokens put meanwhile asked for what the drain that follows writes anyway. A
-        # token put between these two steps only makes the next wait end at once.
+                self._wake.get(timeout=self.interval)
         with contextlib.suppress(queue.Empty):
             while True:
                 self._wake.get_nowait()
         self._woken = False
 
-    def _hurry(self) -> None:
-        self._woken = True
-        self._wake.put(None)
+    def _drain(self, *, final: bool) -> bool | None:
+        """Take up to ``BATCH`` waiting lines behind the held ones and try to write them.
+
+        Returns None when the stop marker was reached, else whether lines are left.
+        """
+        batch = self._held
+        markers = self._markers
+        lines = self._lines
+        self._bytes = 0
+        stop = False
+        while len(batch) < BATCH:
+            try:
+                item = lines.popleft()
+            except IndexError:
+                break
+            if item.__class__ is bytes:
+                batch.append(item)
+            elif item is _STOP:
+                stop = True
+                break
+            elif isinstance(item, threading.Event):
+                markers.append(item)
+        self._held = batch
+        if batch and (final or stop or time.monotonic() >= self._retry_at):
+            self._attempt(batch)
+        if stop:
+            self._finish()
+        if not self._held:
+            for marker in markers:
+                marker.set()
+            markers.clear()
+            self._after_drop()
+        return None if stop else bool(lines)
+
+    def _attempt(self, batch: list[bytes]) -> None:
+        count, error = self.file.append(batch)
+        self.written += count
+        if error is None:
+            self._held = []
+            if self.report.failing:
+                self._recovered(count)
+            return
+        self._held = batch[count:]
+        self._delay = min(max(self._delay * 2, FIRST_RETRY), LAST_RETRY)
+        self._retry_at = time.monotonic() + self._delay
+        if not self.report.failing:
+            self._episode_dropped = 0
+        self.report.failed(error, 0, self.hint(error))
+
+    def _recovered(self, count: int) -> None:
+        self._delay = 0.0
+        self._retry_at = 0.0
+        with self._count_lock:
+            dropped, self._episode_dropped = self._episode_dropped, 0
+        detail = f"{count} records held meanwhile are written now"
+        if dropped:
+            detail += f"; {dropped} were dropped because the queue was full"
+        self.report.succeeded(detail)
+
+    def _after_drop(self) -> None:
+        if (self._stalled or self._dropping) and len(self._lines) < self.size // 2:
+            self._stalled = False
+            with self._count_lock:
+                dropped, self._dropping = self._dropping, 0
+            if dropped:
+                say(
+                    f"the queue for {self.report.sink} has room again; "
+                    f"{dropped} records were dropped meanwhile."
+                )
+
+    def _finish(self) -> None:
+        """At close: try a failing file a little longer, then give up its held lines."""
+        deadline = time.monotonic() + EXIT_RETRY_SECONDS
+        while self._held and time.monotonic() < deadline:
+            time.sleep(min(max(self._delay, FIRST_RETRY), max(0.0, deadline - time.monotonic())))
+            self._attempt(self._held)
+        if self._held:
+            lost = len(self._held)
+            self.lost += lost
+            self._held = []
+            say(
+                f"{lost} records could not be written to {self.report.sink} before it was "
+                f"closed: {self.report.last_error or 'it kept failing'}. They went to stdout."
+            )
+
+    # Flush, close, fork -------------------------------------------------------------
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything queued so far is written; False if ``timeout`` ran out."""
+        """Wait until every line queued so far is written; False if ``timeout`` ran out."""
         thread = self._thread
-        if thread is None or not thread.is_alive():
-            return True
+        if not self.threaded or thread is None or not thread.is_alive():
+            if self._lines or self._held:
+                self._write_here()
+            return not (self._lines or self._held)
         if thread is threading.current_thread():
             return False
         marker = threading.Event()
-        self._queue.put(marker)
+        self._lines.append(marker)
         self._hurry()
         return marker.wait(timeout)
 
     def close(self, timeout: float = 5.0) -> None:
-        """Write what is queued and stop the thread; later records are written directly."""
-        self._closed = True
-        thread = self._thread
+        """Write what waits and stop the thread; lines put later are written directly."""
+        with self._start_lock:
+            self._closed = True
+            thread, self._thread = self._thread, None
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-            self._queue.put(_STOP)
+            self._lines.append(_STOP)
             self._hurry()
             thread.join(timeout)
             if thread.is_alive():
                 say(
-                    f"the log file writer did not finish within {timeout}s; "
-                    f"{self._queue.qsize()} queued records may be missing"
+                    f"the writer of {self.report.sink} did not finish within {timeout}s; "
+                    f"{self.pending} queued records may be missing"
                 )
                 return
-        # Records put between the stop marker and the join: write them here.
-        leftover: list[logging.LogRecord] = []
-        with contextlib.suppress(queue.Empty):
-            while True:
-                item = self._queue.get_nowait()
-                if isinstance(item, threading.Event):
-                    item.set()
-                elif item is not _STOP:
-                    leftover.append(item)  # type: ignore[arg-type]
-        if leftover:
-            self._write(leftover)
+        with self._here_lock:
+            self._writing = True
+            try:
+                while True:
+                    more = self._drain(final=True)
+                    if self._held:
+                        self._finish()
+                    if not more:
+                        break
+            finally:
+                self._writing = False
 
     def after_fork_in_child(self) -> None:
-        """Forget the parent's queue and thread: the parent writes what it queued."""
-        self.dropped = 0
+        """Forget the parent's lines and thread: the parent writes what it queued."""
+        self.written = self.dropped = self.lost = 0
         self._reset()

@@ -17,6 +17,8 @@ import threading
 import time
 
 REMINDER_SECONDS = 60.0
+# A different error is news, but never a second line in the same instant as the first.
+NEWS_SECONDS = 1.0
 
 
 def say(message: str) -> None:
@@ -89,11 +91,12 @@ class FaultReport:
                 self.faults += 1
                 self._since = now
                 message = f"cannot write to {self.sink}: {text}.{hint} {self.consequence}."
-            elif kind != self._last_kind or now - self._reported_at >= REMINDER_SECONDS:
-                message = (
-                    f"{self.sink} is still failing: {text}; "
-                    f"{self._missed} records missed since {now - self._since:.1f}s ago."
-                )
+            elif (
+                kind != self._last_kind and now - self._reported_at >= NEWS_SECONDS
+            ) or now - self._reported_at >= REMINDER_SECONDS:
+                message = f"{self.sink} is still failing: {text}; for {now - self._since:.1f}s."
+                if self._missed:
+                    message = message[:-1] + f", {self._missed} records missed meanwhile."
             else:
                 self.last_error = text
                 return
@@ -102,8 +105,13 @@ class FaultReport:
             self._reported_at = now
         say(message)
 
-    def succeeded(self) -> None:
-        """Report the end of a fault episode, if one was going on."""
+    def succeeded(self, detail: str | None = None) -> None:
+        """Report the end of a fault episode, if one was going on.
+
+        Args:
+            detail: what became of the records meanwhile; by default, how many were
+                missed (as counted by ``failed``).
+        """
         if not self.failing:
             return
         with self._lock:
@@ -112,10 +120,9 @@ class FaultReport:
             took = time.monotonic() - self._since
             missed, self._missed = self._missed, 0
             self.failing = False
-        say(
-            f"{self.sink} works again after {took:.1f}s; "
-            f"{missed} records were not written to it meanwhile."
-        )
+        if detail is None:
+            detail = f"{missed} records were not written to it meanwhile"
+        say(f"{self.sink} works again after {took:.1f}s; {detail}.")
 
     def after_fork_in_child(self) -> None:
         """Give the child its own lock; the parent's may have been held at fork."""

@@ -67,6 +67,49 @@ def parse_size(value: object, option: str = "max_bytes") -> int:
     raise _bad(option, value, allowed)
 
 
+@dataclasses.dataclass(frozen=True)
+class Space:
+    """Free space to keep on a volume: a number of bytes, or a share of its size."""
+
+    bytes: int = 0
+    percent: float = 0.0
+
+    def bytes_of(self, total: int) -> int:
+        """The bytes to keep free on a volume of ``total`` bytes (the smaller, if both are set)."""
+        share = int(total * self.percent / 100)
+        if self.bytes and self.percent:
+            return min(self.bytes, share)
+        return self.bytes or share
+
+    def __bool__(self) -> bool:
+        return bool(self.bytes or self.percent)
+
+    def __str__(self) -> str:
+        if self.bytes and self.percent:
+            return f"{self.percent:g}% (at most {self.bytes} bytes)"
+        return f"{self.percent:g}%" if self.percent else f"{self.bytes} bytes"
+
+
+# The share of a small volume (a 1 GB Fly volume keeps 51 MB free) and a cap for a big
+# disk, where 5% would be gigabytes the logs could safely use.
+MIN_FREE = Space(bytes=64 * 1024 * 1024, percent=5.0)
+
+
+def parse_space(value: object, option: str = "min_free") -> Space:
+    """Return a ``Space`` from a size (``"64MiB"``, ``0``) or a percentage (``"5%"``)."""
+    if isinstance(value, Space):
+        return value
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            percent = float(value.strip()[:-1])
+        except ValueError:
+            percent = -1.0
+        if 0 <= percent < 100:
+            return Space(percent=percent)
+        raise _bad(option, value, "a percentage from 0% to 99%, or a size such as '64MiB'")
+    return Space(bytes=parse_size(value, option))
+
+
 def parse_level(value: object, option: str = "level") -> int:
     """Return a logging level from ``"INFO"``, ``"info"``, ``20`` or ``logging.INFO``."""
     allowed = f"one of {', '.join(LEVEL_NAMES)} (any case) or a number from 0 to 50"
@@ -170,7 +213,7 @@ def parse_path(value: object, option: str = "path") -> str:
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if isinstance(value, str) and value.strip() and "\x00" not in value:
-        if value.endswith(("/", os.sep)):
+        if value.endswith(("/", os.sep)) or os.path.isdir(value):
             raise _bad(option, value, "a file path, not a folder (e.g. /logs/app.log)")
         return value
     raise _bad(option, value, "a non-empty file path such as /logs/app.log")
@@ -231,9 +274,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("queue", "DUAL_LOG_QUEUE", True, parse_bool,
            "write the file from a background thread (stdout stays synchronous)"),
     Option("queue_size", "DUAL_LOG_QUEUE_SIZE", 10_000, lambda v, o: parse_count(v, o, 1),
-           "records the queue holds before the overflow policy applies"),
+           "records held for the file (queued, or kept through a fault) before the oldest "
+           "are dropped"),
     Option("queue_timeout", "DUAL_LOG_QUEUE_TIMEOUT", 1.0, parse_seconds,
            "seconds a log call waits for room in a full queue before the record is dropped"),
+    Option("flush_interval", "DUAL_LOG_FLUSH_INTERVAL", 0.25, parse_seconds,
+           "seconds queued records may wait before the writer thread writes them"),
+    Option("flush_bytes", "DUAL_LOG_FLUSH_BYTES", "64KiB", parse_size,
+           "queued bytes that wake the writer thread before flush_interval"),
+    Option("min_free", "DUAL_LOG_MIN_FREE", MIN_FREE, parse_space,
+           "free space the file never takes from the volume ('64MiB' or '5%'; 0: none)"),
     Option("create_dirs", "DUAL_LOG_CREATE_DIRS", False, parse_bool,
            "create a missing log folder (off: a missing volume is reported, not hidden)"),
     Option("file_mode", "DUAL_LOG_FILE_MODE", 0o640, parse_mode,
@@ -273,6 +323,9 @@ class Settings:
     queue: bool
     queue_size: int
     queue_timeout: float
+    flush_interval: float
+    flush_bytes: int
+    min_free: Space
     create_dirs: bool
     file_mode: int
     dir_mode: int

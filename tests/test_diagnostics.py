@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import logging
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 import dual_log
+from tests.helpers.logfiles import read_records
 
 
 class Capture(logging.Handler):
@@ -27,20 +29,34 @@ class Capture(logging.Handler):
 def test_a_failing_file_reports_on_stderr_only_never_through_logging(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], queue: bool
 ) -> None:
-    """With the volume missing, no record about the fault reaches any handler: no recursion."""
+    """With the volume missing, no record about the fault reaches any handler: no recursion.
+
+    The file's records are held meanwhile, and written once the folder appears.
+    """
     capture = Capture()
     logging.getLogger().addHandler(capture)
-    dual = dual_log.setup(path=str(tmp_path / "unmounted" / "app.log"), queue=queue)
+    folder = tmp_path / "unmounted"
+    dual = dual_log.setup(path=str(folder / "app.log"), queue=queue)
     log = logging.getLogger("app")
     for n in range(50):
         log.info("record %d", n)
-    dual.flush()
+    assert not dual.flush(timeout=0.5)
     assert [r.getMessage() for r in capture.records] == [f"record {n}" for n in range(50)]
     err = capsys.readouterr().err
     assert err.count("dual_log: ") == 1
     assert "is the volume mounted?" in err
     assert "Logging error" not in err  # logging.Handler.handleError's traceback per record
-    assert (dual.file_missed, dual.file_written, dual.stdout_written) == (50, 0, 50)
+    assert (dual.file_missed, dual.file_written, dual.stdout_written) == (0, 0, 50)
+    assert dual.file_handler.pending == 50
+    folder.mkdir()
+    deadline = time.monotonic() + 10
+    while not dual.flush(timeout=0.5) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the writer retries with backoff; queue=False retries on flush
+    assert (dual.file_missed, dual.file_written) == (0, 50)
+    assert [r["message"] for r in read_records(folder / "app.log")[0]] == [
+        f"record {n}" for n in range(50)
+    ]
+    assert capsys.readouterr().err.count("held meanwhile are written now") == 1
 
 
 def test_a_failing_stdout_reports_once_and_the_file_goes_on(

@@ -47,39 +47,87 @@ def test_records_after_close_are_written_directly(log_path: Path) -> None:
     handler._file.close()
 
 
-def test_full_queue_drops_after_timeout_and_counts_honestly(
+def test_full_queue_drops_the_oldest_queued_and_counts_honestly(
     log_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """With the writer stuck on a held lock, a full queue drops, counts and says so once."""
+    """With the writer stuck on a held lock, a full queue drops its oldest, counts, says so once.
+
+    What survives: the records the writer had taken before it got stuck, and the newest
+    ``queue_size`` records; the middle of the outage goes.
+    """
     handler = dual_log.FileHandler(log_path, queue_size=50, queue_timeout=0.2)
     handler.handle(_record(-1))  # opens the file and its lock file
     assert handler.flush()
     lock_path = log_path.parent / ".__app.lock"
     with lock_path.open("r+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process's writer would hold it like this
+        handler.handle(_record(0))
+        assert not handler.flush(timeout=0.5)  # the writer has record 0 and waits for the lock
         started = time.monotonic()
-        for n in range(300):
+        for n in range(1, 301):
             handler.handle(_record(n))
         blocked_for = time.monotonic() - started
         dropped = handler.dropped
         fcntl.flock(lock, fcntl.LOCK_UN)
     handler.close()
     records, torn = read_records(log_path)
-    written = {int(r["message"].split()[1]) for r in records}
+    written = [int(r["message"].split()[1]) for r in records]
     assert torn == []
-    assert dropped > 0
-    assert len(written) == 301 - dropped
-    assert handler.missed == dropped == 301 - len(written)
+    assert dropped == 300 - 50
+    assert written == [-1, 0, *range(251, 301)]
+    assert handler.missed == dropped
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("dual_log")]
     assert lines == [
-        f"dual_log: the queue for the log file {log_path} is full (50 records): its writer is "
-        "not keeping up, so records are dropped and counted. They still go to stdout.",
+        f"dual_log: the queue for the log file {log_path} is full (50 records): the oldest "
+        "queued records are dropped and counted until it has room. They still go to stdout.",
         f"dual_log: the queue for the log file {log_path} has room again; "
         f"{dropped} records were dropped meanwhile.",
     ]
-    # Not a speed check: waiting queue_timeout per record would take 58 s or more; the
+    # Not a speed check: waiting queue_timeout per record would take 50 s or more; the
     # policy waits once, then drops at once while the writer is stalled.
     assert blocked_for < (300 - 50) * 0.2
+
+
+def test_records_are_held_through_a_fault_and_written_in_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder missing at start and created later: every record reaches the file, in order."""
+    folder = tmp_path / "volume"
+    handler = dual_log.FileHandler(folder / "app.log", queue=True)
+    for n in range(100):
+        handler.handle(_record(n))
+        if n == 40:
+            folder.mkdir()  # the volume is mounted while records keep coming
+            time.sleep(0.6)  # past the first retries
+    handler.close()
+    records, torn = read_records(folder / "app.log")
+    assert torn == []
+    assert [r["message"] for r in records] == [f"record {n}" for n in range(100)]
+    assert (handler.written, handler.missed) == (100, 0)
+    err = capsys.readouterr().err
+    assert err.count("is the volume mounted?") == 1
+    assert err.count("held meanwhile are written now") == 1
+
+
+def test_writer_wakes_on_thresholds_not_per_record(log_path: Path) -> None:
+    """The writer thread writes once per flush_interval or flush_bytes, not once per record."""
+    handler = dual_log.FileHandler(log_path, flush_interval=0.3, flush_bytes="1MiB")
+    for n in range(200):
+        handler.handle(_record(n))
+    time.sleep(0.05)
+    assert handler.written == 0  # nothing written yet: under both thresholds
+    time.sleep(0.6)
+    assert handler.written == 200  # one wake-up after flush_interval wrote them all
+    small_path = log_path.with_name("small.log")
+    small = dual_log.FileHandler(small_path, flush_interval=30, flush_bytes=2000)
+    for n in range(200):
+        small.handle(_record(n))
+    deadline = time.monotonic() + 5
+    while small.written < 150 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert small.written >= 150  # flush_bytes woke it long before the 30 s interval
+    handler.close()
+    small.close()
 
 
 def test_burst_larger_than_the_queue_waits_instead_of_dropping(log_path: Path) -> None:

@@ -154,15 +154,16 @@ def watch_signal_flush(report: str) -> None:
 
 
 def signal_mid_rotation(nth: int, name: str = "SIGKILL") -> None:
-    """Send this process ``name`` inside its ``nth`` rotation, with the file renamed aside
-    and the rotation lock held: the worst moment a worker can die (or stop)."""
+    """Send this process ``name`` inside its ``nth`` rotation, right after the live file
+    became ``app.log.1`` and before a new one exists, with the rotation lock held: the
+    worst moment a worker can die (or stop)."""
     signum = signal.Signals[name]
     rename = os.rename
     seen = [0]
 
     def renaming(source: Any, target: Any, *args: Any, **kwargs: Any) -> None:
         rename(source, target, *args, **kwargs)
-        if ".rotate." in os.fspath(target):
+        if os.fspath(target).endswith(".log.1") and not os.fspath(source).endswith(".gz"):
             seen[0] += 1
             if seen[0] == nth:
                 os.kill(os.getpid(), signum)

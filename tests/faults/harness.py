@@ -265,9 +265,9 @@ def fault_lines(lines: Sequence[str], path: Path) -> list[str]:
     return [line for line in lines if f"cannot write to the log file {path}:" in line]
 
 
-def reported_missed(lines: Sequence[str]) -> int:
-    """The total of 'M records were not written to it meanwhile' over recovery lines."""
-    found = (re.search(r"; (\d+) records were not written", line) for line in lines)
+def reported_held(lines: Sequence[str]) -> int:
+    """The total of 'N records held meanwhile are written now' over recovery lines."""
+    found = (re.search(r"; (\d+) records held meanwhile", line) for line in lines)
     return sum(int(m.group(1)) for m in found if m)
 
 

@@ -1,0 +1,473 @@
+"""The log file on the volume: one owner for its descriptors, its lock and its rotation.
+
+Several processes (gunicorn workers) append to one file. Each batch is appended with
+``os.write`` to a descriptor opened with ``O_APPEND``, while this process holds an
+exclusive ``flock()`` on the lock file beside the log (``.__app.lock`` for ``app.log``:
+the lock file and the lock concurrent-log-handler takes, so a process that uses it
+directly on the same file, with the same size rotation, is kept out too). Under that
+lock, in this order:
+
+1. the path is compared with the open descriptor: if another process rotated the file,
+   or it was deleted, the path is opened again;
+2. the file rotates when due, before the line that would take it past ``max_bytes``, or
+   at a UTC time boundary (``when``): the numbered files shift (``app.log.1`` is the
+   newest), the live file becomes ``app.log.1``, is gzipped if asked, and files beyond
+   ``keep`` or older than ``max_age_days`` go. One step, right after the rotation, in
+   one place (loguru's file sink works the same way);
+3. free space is checked against ``min_free``: rotated files go first, oldest first, and
+   if that is not enough the lines are not written (``LowSpace``; the caller keeps them
+   and tries again later);
+4. the lines are written; a write cut short (a full disk) is cut back to the last whole
+   line, so no part of a record is left behind. A line left unfinished by a process
+   killed mid-write is ended before the next one, so it cannot swallow it.
+
+Nothing here logs or prints: errors are returned to the caller, which reports them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import gzip
+import os
+import shutil
+import stat
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from dual_log._settings import Space
+
+# How rotate() copies into gzip: big enough to make few system calls, small enough to
+# keep memory flat whatever the file size.
+_COPY_CHUNK = 1 << 20
+# Periods of time rotation, aligned to UTC; 1970-01-01 was a Thursday (weekday 3).
+_PERIODS = {"S": 1, "M": 60, "H": 3600, "D": 86400, "MIDNIGHT": 86400}
+_DAY = 86400
+_EPOCH_WEEKDAY = 3
+# Seconds after which an "app.log.rotate.<n>" segment is taken as left by a dead rotation.
+STRANDED_AFTER = 60.0
+
+
+class LowSpace(OSError):
+    """Writing would leave less than ``min_free`` on the volume."""
+
+    def __init__(self, folder: str, free: int, needed: int) -> None:
+        super().__init__(
+            errno.ENOSPC,
+            f"only {free} bytes free on the volume, and min_free keeps {needed}",
+            folder,
+        )
+
+
+class RotationFailed(OSError):
+    """A rename of the rotation failed: the file goes on growing, nothing is lost."""
+
+
+def lock_path(path: str) -> str:
+    """The lock file of the log file ``path``: ``.__app.lock`` for ``app.log``."""
+    folder, name = os.path.split(path)
+    stem = name[:-4] if name.endswith(".log") else name
+    return os.path.join(folder, f".__{stem}.lock")
+
+
+def period_start(when: str, now: float) -> float:
+    """The start, in UTC, of the rotation period of ``when`` that holds ``now``."""
+    if when in _PERIODS:
+        length = _PERIODS[when]
+        return now - now % length
+    day = now - now % _DAY
+    weekday = (int(day // _DAY) + _EPOCH_WEEKDAY) % 7
+    return day - ((weekday - int(when[1])) % 7) * _DAY
+
+
+def period_end(when: str, now: float) -> float:
+    """The start of the next rotation period after ``now``."""
+    start = period_start(when, now)
+    return start + (7 * _DAY if when.startswith("W") else _PERIODS[when])
+
+
+class LogFile:
+    """One log file with its lock file and rotation, opened lazily, reopened after a fault.
+
+    Thread-safe: one lock guards the descriptors, which only this object opens and closes.
+
+    Args:
+        path: the log file (absolute).
+        max_bytes: rotate before a file would pass this size; 0 for never.
+        keep: rotated files kept; 0 empties the live file instead of rotating.
+        when: time rotation (``"H"``, ``"MIDNIGHT"``, ``"W0"``...) or None.
+        compress: gzip rotated files.
+        max_age_days: delete rotated files older than this, or None.
+        min_free: free space the volume keeps; what the file may not take.
+        file_mode: permissions of the log file, the lock file and rotated files.
+        create_dirs: create a missing folder, with ``dir_mode``.
+        dir_mode: permissions of the folders it creates.
+        on_rotation_failed: called with the error when a rotation's rename fails, and
+            with None when a rotation succeeds again.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        max_bytes: int,
+        keep: int,
+        when: str | None,
+        compress: bool,
+        max_age_days: float | None,
+        min_free: Space,
+        file_mode: int,
+        create_dirs: bool = False,
+        dir_mode: int = 0o750,
+        on_rotation_failed: Callable[[OSError | None], None] | None = None,
+    ) -> None:
+        self.path = path
+        self.folder, self.name = os.path.split(path)
+        self.lock_path = lock_path(path)
+        self.max_bytes = max_bytes
+        self.keep = keep
+        self.when = when
+        self.compress = compress
+        self.max_age_days = max_age_days
+        self.min_free = min_free
+        self.file_mode = file_mode
+        self.create_dirs = create_dirs
+        self.dir_mode = dir_mode
+        self._on_rotation_failed = on_rotation_failed
+        self._rotation_failing = False
+        self._fd = -1
+        self._lock_fd = -1
+        self._identity: tuple[int, int] | None = None
+        self._next_boundary = 0.0
+        self._lock = threading.Lock()
+        self.rotations = 0
+
+    # Public -------------------------------------------------------------------------
+
+    def append(self, lines: Sequence[bytes]) -> tuple[int, OSError | None]:
+        """Append ``lines`` (each ending in ``b"\\n"``), in order, under the shared lock.
+
+        Returns:
+            How many of ``lines``, from the first, are now in the file whole, and the
+            error that stopped the rest (None when all were written).
+        """
+        with self._lock:
+            try:
+                self._open()
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                self._close()  # a vanished volume: start from scratch next time
+                return 0, exc
+            try:
+                done, error = self._append_locked(lines)
+            finally:
+                with contextlib.suppress(OSError):
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            if error is not None:
+                # Let go of the volume: a failing disk must be free to be unmounted, and
+                # the next attempt starts from the path, whatever it leads to then.
+                self._close()
+            return done, error
+
+    def close(self) -> None:
+        """Close the file and the lock file; the next ``append`` opens them again."""
+        with self._lock:
+            self._close()
+
+    def after_fork_in_child(self) -> None:
+        """Give the child its own descriptors, so its lock excludes its parent's.
+
+        ``flock()`` locks belong to an open file description, which a forked child
+        shares with its parent: a lock taken through it would not keep them apart.
+        """
+        self._lock = threading.Lock()
+        self._close()
+
+    def stranded(self) -> list[str]:
+        """Segments (``app.log.rotate.<n>``) left aside by a rotation that was killed.
+
+        concurrent-log-handler (and dual_log before it owned its rotation) renames the
+        live file to such a name during a rotation; one that has not changed for
+        ``STRANDED_AFTER`` seconds belongs to no rotation still going on.
+        """
+        cutoff = time.time() - STRANDED_AFTER
+        found = []
+        for name in self._listdir():
+            if name.startswith(self.name + ".rotate."):
+                with contextlib.suppress(OSError):
+                    if os.stat(os.path.join(self.folder, name)).st_ctime < cutoff:
+                        found.append(os.path.join(self.folder, name))
+        return sorted(found)
+
+    # Opening ------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        if self.create_dirs and not os.path.isdir(self.folder):
+            make_folders(self.folder, self.dir_mode)
+        if self._lock_fd < 0:
+            self._lock_fd = self._open_file(self.lock_path, os.O_RDWR)
+        if self._fd < 0:
+            self._fd = self._open_file(self.path, os.O_RDWR | os.O_APPEND)
+            info = os.fstat(self._fd)
+            self._identity = (info.st_dev, info.st_ino)
+
+    def _open_file(self, path: str, flags: int) -> int:
+        # O_NONBLOCK: a path that links to a FIFO with no reader fails at once instead
+        # of blocking; it changes nothing for a regular file.
+        fd = os.open(path, flags | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, self.file_mode)
+        try:
+            info = os.fstat(fd)
+            # Only regular files: never the device or FIFO a log path may link to. The
+            # mode is set whatever the umask, as the files of an earlier run may differ.
+            if stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) != self.file_mode:
+                with contextlib.suppress(OSError):  # another user's file: leave it as it is
+                    os.fchmod(fd, self.file_mode)
+        except OSError:
+            os.close(fd)
+            raise
+        return fd
+
+    def _close(self) -> None:
+        fd, self._fd = self._fd, -1
+        lock_fd, self._lock_fd = self._lock_fd, -1
+        self._identity = None
+        for descriptor in (fd, lock_fd):
+            if descriptor >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(descriptor)
+
+    def _reopen_if_moved(self) -> None:
+        """Follow the path: another process may have rotated or deleted the file."""
+        try:
+            info = os.stat(self.path)
+            current: tuple[int, int] | None = (info.st_dev, info.st_ino)
+        except FileNotFoundError:
+            current = None
+        if current != self._identity:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+            self._fd = self._open_file(self.path, os.O_RDWR | os.O_APPEND)
+            info = os.fstat(self._fd)
+            self._identity = (info.st_dev, info.st_ino)
+
+    # Writing ------------------------------------------------------------------------
+
+    def _append_locked(self, lines: Sequence[bytes]) -> tuple[int, OSError | None]:
+        done = 0
+        try:
+            self._reopen_if_moved()
+            info = os.fstat(self._fd)
+            size = info.st_size
+            regular = stat.S_ISREG(info.st_mode)
+            if regular and self.when and size and self._time_to_rotate(info.st_mtime):
+                size = self._rotate()
+            if regular and size and os.pread(self._fd, 1, size - 1) != b"\n":
+                size += self._write(b"\n")  # a record cut short by a killed process
+            group: list[bytes] = []
+            group_size = 0
+            for line in lines:
+                if (
+                    regular
+                    and self.max_bytes
+                    and size + group_size
+                    and size + group_size + len(line) > self.max_bytes
+                ):
+                    if group:
+                        self._write_lines(group, size, group_size)
+                        done += len(group)
+                        size += group_size
+                        group, group_size = [], 0
+                    size = self._rotate()
+                group.append(line)
+                group_size += len(line)
+            if group:
+                self._write_lines(group, size, group_size)
+                done += len(group)
+        except _Partial as partial:
+            return done + partial.lines, partial.error
+        except OSError as exc:
+            return done, exc
+        return done, None
+
+    def _write_lines(self, group: list[bytes], size: int, group_size: int) -> None:
+        self._check_space(group_size)
+        data = b"".join(group)
+        written = 0
+        try:
+            while written < len(data):
+                written += self._write(data[written:])
+        except OSError as exc:
+            # Cut the file back to the last whole line: a part of a record must not stay
+            # (O_APPEND and the lock mean nobody else wrote after us meanwhile).
+            whole, count = 0, 0
+            for line in group:
+                if whole + len(line) > written:
+                    break
+                whole += len(line)
+                count += 1
+            if whole != written:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, size + whole)
+            raise _Partial(count, exc) from exc
+
+    def _write(self, data: bytes) -> int:
+        written = os.write(self._fd, data)
+        if written == 0:  # not expected from a file; never loop on it
+            raise OSError(errno.EIO, "the file took no bytes", self.path)
+        return written
+
+    def _check_space(self, needed: int) -> None:
+        if not self.min_free:
+            return
+        try:
+            vfs = os.statvfs(self.folder)
+        except OSError:  # a file system that cannot say: write, as without the option
+            return
+        keep_free = self.min_free.bytes_of(vfs.f_frsize * vfs.f_blocks)
+        free = vfs.f_frsize * vfs.f_bavail
+        if free - needed >= keep_free:
+            return
+        for path in reversed(self._rotated()):  # the oldest first
+            with contextlib.suppress(OSError):
+                free += os.stat(path).st_size
+                os.remove(path)
+            if free - needed >= keep_free:
+                return
+        vfs = os.statvfs(self.folder)
+        free = vfs.f_frsize * vfs.f_bavail
+        if free - needed < keep_free:
+            raise LowSpace(self.folder, free, keep_free)
+
+    # Rotation -----------------------------------------------------------------------
+
+    def _time_to_rotate(self, mtime: float) -> bool:
+        assert self.when is not None
+        now = time.time()
+        if now < self._next_boundary:
+            return False
+        self._next_boundary = period_end(self.when, now)
+        # The file was last written in an earlier period: nobody has rotated it yet.
+        return mtime < period_start(self.when, now)
+
+    def _rotate(self) -> int:
+        """Rotate the live file now (lock held); return the size of the file written next."""
+        if self.keep == 0:
+            os.ftruncate(self._fd, 0)
+            self.rotations += 1
+            return 0
+        try:
+            self._shift()
+            os.rename(self.path, self._numbered(1, ""))
+        except OSError as exc:
+            # The file cannot be renamed (a folder that refuses it): it goes on growing.
+            if not self._rotation_failing and self._on_rotation_failed is not None:
+                self._on_rotation_failed(exc)
+            self._rotation_failing = True
+            return os.fstat(self._fd).st_size
+        if self._rotation_failing and self._on_rotation_failed is not None:
+            self._on_rotation_failed(None)
+        self._rotation_failing = False
+        self.rotations += 1
+        self._reopen_if_moved()
+        if self.compress:
+            self._gzip(self._numbered(1, ""))
+        self._prune()
+        return 0
+
+    def _numbered(self, number: int, suffix: str) -> str:
+        return f"{self.path}.{number}{suffix}"
+
+    def _shift(self) -> None:
+        """``app.log.N`` becomes ``.N+1``, oldest first; one at ``keep`` or past it goes.
+
+        One listing of the folder, not a look-up per possible number: ``keep`` may be
+        in the thousands.
+        """
+        prefix = self.path + "."
+        for path in reversed(self._rotated()):
+            rest = path[len(prefix) :]
+            suffix = ".gz" if rest.endswith(".gz") else ""
+            number = int(rest.removesuffix(".gz"))
+            if number >= self.keep:
+                with contextlib.suppress(FileNotFoundError):  # another process pruned it
+                    os.remove(path)
+                continue
+            other = "" if suffix else ".gz"  # never leave both app.log.3 and app.log.3.gz
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self._numbered(number + 1, other))
+            os.rename(path, self._numbered(number + 1, suffix))
+
+    def _gzip(self, source: str) -> None:
+        target = source + ".gz"
+        partial = f"{target}.{os.getpid()}.tmp"
+        try:
+            with open(source, "rb") as plain:
+                fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+                with open(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as packed:
+                    shutil.copyfileobj(plain, packed, _COPY_CHUNK)
+                    os.fchmod(fd, self.file_mode)
+                info = os.stat(source)
+            os.utime(partial, (info.st_atime, info.st_mtime))  # its age is the log's age
+            os.rename(partial, target)
+            os.remove(source)
+        except OSError:
+            # A full disk mid-compression: app.log.1 stays as it is, uncompressed, and
+            # readers take it as it is. Nothing is lost.
+            with contextlib.suppress(OSError):
+                os.remove(partial)
+
+    def _rotated(self) -> list[str]:
+        """Rotated files, newest first: ``app.log.1(.gz)``, ``app.log.2(.gz)``, ..."""
+        numbered: list[tuple[int, str]] = []
+        prefix = self.name + "."
+        for name in self._listdir():
+            if not name.startswith(prefix):
+                continue
+            number = name[len(prefix) :].removesuffix(".gz")
+            if number.isdigit():
+                numbered.append((int(number), os.path.join(self.folder, name)))
+        return [path for _, path in sorted(numbered)]
+
+    def _prune(self) -> None:
+        """Delete rotated files beyond ``keep`` (after a smaller ``keep``) or too old."""
+        cutoff = None if self.max_age_days is None else time.time() - self.max_age_days * _DAY
+        prefix = self.path + "."
+        for path in self._rotated():
+            number = int(path[len(prefix) :].removesuffix(".gz"))
+            with contextlib.suppress(OSError):  # another process may delete it first
+                if number > self.keep or (cutoff is not None and os.stat(path).st_mtime < cutoff):
+                    os.remove(path)
+
+    def _listdir(self) -> list[str]:
+        try:
+            return os.listdir(self.folder)
+        except OSError:
+            return []
+
+
+class _Partial(Exception):
+    def __init__(self, lines: int, error: OSError) -> None:
+        super().__init__(lines, error)
+        self.lines = lines
+        self.error = error
+
+
+def make_folders(folder: str, mode: int) -> None:
+    """Create ``folder`` and its missing parents, each with ``mode`` whatever the umask.
+
+    ``os.makedirs`` gives the parents it creates 0o777 minus the umask (world-writable
+    under umask 0), and masks ``mode`` itself with the umask.
+    """
+    parent = os.path.dirname(folder)
+    if parent and parent != folder and not os.path.isdir(parent):
+        make_folders(parent, mode)
+    try:
+        os.mkdir(folder, mode)
+    except FileExistsError:  # another process made it at the same moment, and sets its mode
+        return
+    os.chmod(folder, mode)
