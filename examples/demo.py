@@ -16,7 +16,6 @@ from pathlib import Path
 
 import dual_log
 
-
 LAST = 3  # records shown at the end, newest last
 
 
@@ -57,8 +56,9 @@ def main(argv: list[str]) -> int:
     for order in range(1, 41):
         shop.info("order %s paid", f"A-{order:03d}", extra={"order_id": order, "amount": 12.5})
     logging.getLogger("shop.mail").warning("mail server slow: %.1fs", 3.2)
+    cart: dict[str, str] = {}
     try:
-        {}["customer"]
+        cart["customer"]
     except KeyError:
         shop.exception("checkout failed")
     shop.info("a message with a forged\nline stays one record")

@@ -78,6 +78,6 @@ def test_scripts_demo_installs_the_package_alone() -> None:
 
     assert installs("demo") == ["-e", "."]
     tests = installs("run-tests")
-    assert tests[:2] == ["-e", '.[$EXTRAS]']
+    assert tests[:2] == ["-e", ".[$EXTRAS]"]
     assert "--group" in tests
     assert "dev" in tests
