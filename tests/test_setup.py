@@ -23,7 +23,7 @@ def test_every_logger_reaches_stdout_and_the_file(
     logging.getLogger("some.library").warning("disk at %d%%", 91)
     assert dual.flush()
     out = capsys.readouterr().out.splitlines()
-    assert [line.split(" ", 2)[2] for line in out] == [
+    assert [line.split(" ", 1)[1] for line in out] == [
         "INFO shop.orders order A-17 paid",
         "WARNING some.library disk at 91%",
     ]
