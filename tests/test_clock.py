@@ -60,7 +60,7 @@ def test_text_and_json_show_the_same_utc_instant(
 @pytest.mark.usefixtures("chicago")
 def test_a_datefmt_is_applied_in_utc(logger: logging.Logger) -> None:
     """A ``datefmt`` of the user's own is rendered in UTC, with offset +0000."""
-    record = logger.makeRecord(logger.name, logging.INFO, __file__, 1, "x", None, None)
+    record = logger.makeRecord(logger.name, logging.INFO, __file__, 1, "x", (), None)
     record.created = 0.0
     formatter = dual_log.TextFormatter("%(asctime)s", datefmt="%Y-%m-%d %H:%M:%S %z")
     assert formatter.format(record) == "1970-01-01 00:00:00 +0000"

@@ -93,9 +93,10 @@ def test_the_sample_install_step_works_from_the_checkout(sample: str, tmp_path: 
             workdir = args
         elif word == "RUN":
             runs.append((workdir, shlex.split(args)))
-    (installs,) = [(w, argv) for w, argv in runs if argv[:2] == ["pip", "install"]]
-    folder = in_checkout(PurePosixPath(installs[0]))
+    ((workdir_of_install, install),) = [(w, a) for w, a in runs if a[:2] == ["pip", "install"]]
+    assert workdir_of_install is not None
+    folder = in_checkout(PurePosixPath(workdir_of_install))
     python = fresh_venv(tmp_path / "venv")
-    pip(python, *installs[1][1:], cwd=folder)
+    pip(python, *install[1:], cwd=folder)
     assert installed_from(python, "dual_log").startswith(str(tmp_path / "venv"))
     subprocess.run([python, "-c", IMPORTS[sample]], cwd="/", check=True)
