@@ -1,6 +1,6 @@
 """``python -m benchmarks``: measure, print the tables, rewrite docs/PERFORMANCE.md and the chart.
 
-    .venv/bin/python -m benchmarks            # the full run, about 5 minutes
+    .venv/bin/python -m benchmarks            # the full run (docs/PERFORMANCE.md says how long)
     .venv/bin/python -m benchmarks --quick    # tiny sizes: checks the scripts, not speed
     .venv/bin/python -m benchmarks --parts percall,multiproc --no-doc
 

@@ -28,8 +28,12 @@ from benchmarks import _configs
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 300.0
 _MESSAGE = re.compile(r"record (\d+) (\d+) payload=" + _configs.PAYLOAD)
+# logging.Formatter's asctime ("2026-11-24 09:30:41,854") or dual_log's, in UTC
+# ("2026-11-24T09:30:41.854+00:00").
 _TEXT_LINE = re.compile(
-    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO \S+ (" + _MESSAGE.pattern + r")"
+    r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3}(?:[+-]\d\d:\d\d)? INFO \S+ ("
+    + _MESSAGE.pattern
+    + r")"
 )
 
 

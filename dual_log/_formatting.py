@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from dual_log import _records, _settings
 from dual_log._redact import MASK, Redactor
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 # Quoted in the README's option table and in integrations/*: amend them there if edited here.
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -35,7 +36,9 @@ class TextFormatter(logging.Formatter):
     Args:
         fmt: a ``logging`` format string; default ``"%(asctime)s %(levelname)s %(name)s
             %(message)s"``.
-        datefmt: passed to ``logging.Formatter``.
+        datefmt: a ``time.strftime`` format for ``asctime``, in UTC. Default: ISO 8601 in
+            UTC with milliseconds and offset (``2026-11-24T09:30:41.854+00:00``), the JSON
+            ``time`` to the character.
         style: ``"%"``, ``"{"`` or ``"$"``, as in ``logging.Formatter``.
         validate: check ``fmt`` against ``style`` at once.
         defaults: values for fields a record lacks, as in ``logging.Formatter``.
@@ -65,6 +68,16 @@ class TextFormatter(logging.Formatter):
         )
         self.escape = escape
         self.redactor = _redactor(redact)
+
+    # UTC, like the JSON file's "time": the same record shows the same instant in both
+    # sinks, whatever the machine's (or Django's TIME_ZONE's) local time. README: option table.
+    converter: Callable[[float | None], time.struct_time] = time.gmtime
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """``asctime``: ISO 8601 in UTC with its offset, or ``datefmt`` applied in UTC."""
+        if datefmt:
+            return super().formatTime(record, datefmt)
+        return _utc_time(record.created)
 
     def format(self, record: logging.LogRecord) -> str:
         """Format a copy of ``record``; never raises, never changes ``record``."""

@@ -70,8 +70,8 @@ def sinks(
 
 
 def message(line: str) -> str:
-    """The message part of a default text line: '<date> <time> <LEVEL> <logger> <message>'."""
-    return line.split(" ", 4)[4]
+    """The message part of a default text line: '<UTC time> <LEVEL> <logger> <message>'."""
+    return line.split(" ", 3)[3]
 
 
 def test_invalid_utf8_and_lone_surrogates(sinks: Sinks) -> None:
@@ -265,7 +265,7 @@ def test_exc_info_chained_and_cyclic(sinks: Sinks) -> None:
     assert second["message"] == "cyclic"
     assert "TypeError: cycle b" in second["exc_info"]
     assert second["exc_info"].endswith("ValueError: cycle a")
-    texts = [message(line) for line in lines if re.match(r"\d{4}-\d\d-\d\d ", line)]
+    texts = [message(line) for line in lines if re.match(r"\d{4}-\d\d-\d\dT", line)]
     assert texts == ["chained", "cyclic"]
     assert "RuntimeError: outer" in lines
     assert "ValueError: cycle a" in lines

@@ -8,6 +8,7 @@ dual_log's options come from ``DUAL_LOG_*`` keys in ``app.config`` (here loaded 
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, Response, jsonify, request
 
@@ -45,6 +46,14 @@ def create_app() -> Flask:
             logger.warning("order %s not found", order_id)
             return jsonify(error="not found"), 404
         return jsonify(id=order_id, **found), 200
+
+    @app.get("/slow")
+    def slow() -> str:
+        # Sleeps past gunicorn's --timeout (30 s by default) when asked to: gunicorn then
+        # logs "WORKER TIMEOUT" and replaces the worker, and both sinks keep that record.
+        seconds = float(request.args.get("seconds", "1"))
+        time.sleep(seconds)
+        return f"slept {seconds:g}s"
 
     @app.get("/boom")
     def boom() -> str:

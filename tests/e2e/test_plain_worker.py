@@ -42,7 +42,7 @@ def _check(stdout: str, log_path: Path, run: str, ids: list[str]) -> None:
     """Each id once on stdout, on a whole line; once in the files, failures with tracebacks."""
     pattern = rf"{run}-\d{{6}}"
     assert collections.Counter(re.findall(pattern, stdout)) == dict.fromkeys(ids, 1)
-    line = re.compile(rf"^\S+ \S+ (INFO|ERROR) worker job ({pattern}) (done in [\d.]+ ms|failed)$")
+    line = re.compile(rf"^\S+ (INFO|ERROR) worker job ({pattern}) (done in [\d.]+ ms|failed)$")
     assert sorted(m.group(2) for m in map(line.match, stdout.splitlines()) if m) == ids
     assert len([p for p in files(log_path) if p != log_path]) >= 3
     records, torn = read_records(log_path)

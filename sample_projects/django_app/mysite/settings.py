@@ -26,6 +26,9 @@ ROOT_URLCONF = "mysite.urls"
 WSGI_APPLICATION = "mysite.wsgi.application"
 DATABASES: dict[str, dict[str, str]] = {}
 USE_TZ = True
+# Django's default is America/Chicago, and Django sets the process's local time to it.
+# dual_log writes UTC on both sinks anyway; UTC here keeps Django's own dates the same.
+TIME_ZONE = "UTC"
 
 # Every record, Django's own included, to stdout (text) and to DUAL_LOG_PATH (JSON lines,
 # rotated). Options come from DUAL_LOG_* variables; keywords here would win over them.

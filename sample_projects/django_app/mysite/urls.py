@@ -9,5 +9,6 @@ from mysite import views
 urlpatterns = [
     path("", views.index),
     path("orders/<str:order_id>", views.order),
+    path("slow", views.slow),
     path("boom", views.boom),
 ]

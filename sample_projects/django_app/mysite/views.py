@@ -1,8 +1,9 @@
-"""The sample's views: a greeting, an order lookup, and one that fails."""
+"""The sample's views: a greeting, an order lookup, a slow one, and one that fails."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -23,6 +24,13 @@ def order(request: HttpRequest, order_id: str) -> HttpResponse:
         logger.warning("order %s not found", order_id)
         return JsonResponse({"error": "not found"}, status=404)
     return JsonResponse({"id": order_id, **found})
+
+
+def slow(request: HttpRequest) -> HttpResponse:
+    """Sleep ``seconds`` (default 1): past gunicorn's --timeout, gunicorn logs "WORKER TIMEOUT"."""
+    seconds = float(request.GET.get("seconds", "1"))
+    time.sleep(seconds)
+    return HttpResponse(f"slept {seconds:g}s", content_type="text/plain")
 
 
 def boom(request: HttpRequest) -> HttpResponse:
