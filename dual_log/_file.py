@@ -16,7 +16,7 @@ from dual_log import _lifecycle, _records, _settings
 from dual_log._formatting import JsonFormatter
 from dual_log._logfile import LogFile, LowSpace
 from dual_log._queue import Writer
-from dual_log._report import FaultReport, describe, say
+from dual_log._report import FaultReport, describe, first_in_process_tree, say
 
 if TYPE_CHECKING:
     from dual_log._settings import Space
@@ -251,7 +251,9 @@ class FileHandler(logging.Handler):
         if not self._file.create_dirs and not os.path.isdir(folder):
             # Say it at start-up, not at the first record: this is the unmounted volume.
             error = FileNotFoundError(errno.ENOENT, "No such file or directory", folder)
-            self._faults.failed(error, 0, self._hint(error))
+            # Once per program, not once per handler: Django's runserver builds three.
+            quiet = not first_in_process_tree(f"missing:{folder}")
+            self._faults.failed(error, 0, self._hint(error), quiet=quiet)
         stranded = self._file.stranded()
         if stranded:
             say(

@@ -36,6 +36,24 @@ def say(message: str) -> None:
             os.write(2, line.encode("utf-8", "backslashreplace"))
 
 
+# Where a process tree remembers what it has said already: Django's autoreloader and a
+# server's workers are children that build their own handlers for the same fault.
+_SAID = "_DUAL_LOG_SAID"
+
+
+def first_in_process_tree(key: str) -> bool:
+    """True the first time ``key`` is asked in this process and the processes it starts.
+
+    Used for start-up warnings that every process of one program would otherwise repeat.
+    """
+    said = os.environ.get(_SAID, "")
+    if key in said.split("\n"):
+        return False
+    with contextlib.suppress(Exception):  # an environment that refuses it: say it again
+        os.environ[_SAID] = f"{said}\n{key}" if said else key
+    return True
+
+
 def describe(error: BaseException) -> str:
     """A short, single-line description of an error, with its errno name when it has one."""
     if isinstance(error, OSError) and error.errno is not None:
@@ -77,8 +95,14 @@ class FaultReport:
         self._missed = 0
         self._lock = threading.Lock()
 
-    def failed(self, error: BaseException, missed: int, hint: str = "") -> None:
-        """Count ``missed`` records lost to ``error``; report a new fault or a reminder."""
+    def failed(
+        self, error: BaseException, missed: int, hint: str = "", *, quiet: bool = False
+    ) -> None:
+        """Count ``missed`` records lost to ``error``; report a new fault or a reminder.
+
+        With ``quiet``, a new fault is taken note of without a line: another process of
+        the same program has said it already.
+        """
         text = describe(error)
         # The same fault can name another file from one attempt to the next (the folder,
         # then the lock file in it): only a different kind of error is news.
@@ -91,6 +115,9 @@ class FaultReport:
                 self.faults += 1
                 self._since = now
                 message = f"cannot write to {self.sink}: {text}.{hint} {self.consequence}."
+                if quiet:
+                    self.last_error, self._last_kind, self._reported_at = text, kind, now
+                    return
             elif (
                 kind != self._last_kind and now - self._reported_at >= NEWS_SECONDS
             ) or now - self._reported_at >= REMINDER_SECONDS:

@@ -22,11 +22,6 @@ pytestmark = pytest.mark.e2e
 WARNING = "is the volume mounted?"
 
 
-@pytest.mark.xfail(
-    reason="FileHandler says the missing folder once per handler it builds, and runserver "
-    "builds three: it needs a once-per-process-tree marker in dual_log/_file.py",
-    strict=True,
-)
 @pytest.mark.parametrize("reload", [True, False], ids=["autoreload", "noreload"])
 def test_missing_volume_warning_shows_once_per_runserver(
     python: str, tmp_path: Path, reload: bool
