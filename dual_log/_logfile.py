@@ -209,6 +209,11 @@ class LogFile:
     def _open(self) -> None:
         if self.create_dirs and not os.path.isdir(self.folder):
             make_folders(self.folder, self.dir_mode)
+        if self._lock_fd >= 0 and not _same_file(self._lock_fd, self.lock_path):
+            # The folder was deleted and made again: a lock on the old lock file would
+            # keep out no process that opened the new one.
+            lock_fd, self._lock_fd = self._lock_fd, -1
+            os.close(lock_fd)
         if self._lock_fd < 0:
             self._lock_fd = self._open_file(self.lock_path, os.O_RDWR)
         if self._fd < 0:
@@ -448,6 +453,15 @@ class LogFile:
             return os.listdir(self.folder)
         except OSError:
             return []
+
+
+def _same_file(fd: int, path: str) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        named, opened = os.stat(path), os.fstat(fd)
+    except OSError:
+        return False
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 class _Partial(Exception):

@@ -34,30 +34,37 @@ END = "<!-- measured:end -->"
 PROMISES = {
     "test_missing_folder_at_start_then_mounted": (
         "stdout keeps every record; one stderr line names the path, ENOENT and 'is the volume "
-        "mounted?', one says it works again; the file is written again once the folder "
-        "exists; reported missed = missing"
+        "mounted?', one says it works again; the records logged meanwhile are held and "
+        "written once the folder exists: 0 missing"
     ),
     "test_folder_deleted_mid_run_then_restored": (
         "stdout keeps every record; one stderr line when it breaks, one when it heals; the "
-        "file is recreated when the folder is back; reported missed = missing (counted over "
-        "the records logged after the deletion)"
+        "records logged while the folder is gone are held and written to the recreated "
+        "file: 0 missing (those written before went with the folder)"
     ),
     "test_log_path_replaced_by_a_directory": (
-        "EISDIR reported once and counted; the file is written again once the folder is gone"
+        "EISDIR reported once; records held, written once the folder is gone: 0 missing"
     ),
     "test_disk_full_then_space_freed": (
-        "whole records counted exactly (a record cut by the full disk is counted missed and "
-        "stays one torn line of its own); writes resume when space is freed"
+        "ENOSPC reported once; a write cut short is cut back to its last whole line, the "
+        "rest held and written when space is freed: 0 missing, 0 torn"
     ),
     "test_dev_full_as_the_log_file": (
-        "ENOSPC counted and reported once; the device's permissions are left alone"
+        "ENOSPC reported once, records held and written once the path is a file again; the "
+        "device's permissions are left alone"
     ),
     "test_volume_turns_read_only_then_remounted": (
-        "EROFS reported once and counted; dual_log closes its files so the volume can be "
-        "unmounted; written again after remount"
+        "EROFS reported once; dual_log closes its files so the volume can be unmounted; "
+        "records held and written after the remount"
     ),
-    "test_lock_file_not_writable": "EACCES on the lock file reported, naming it; counted; heals",
-    "test_lock_folder_not_writable": "EACCES creating the lock file reported and counted; heals",
+    "test_lock_file_not_writable": "EACCES on the lock file reported, naming it; held; heals",
+    "test_lock_folder_not_writable": (
+        "EACCES creating the lock file reported as the folder's; held; heals"
+    ),
+    "test_a_growing_database_never_gets_enospc_because_of_the_logs": (
+        "the database never gets ENOSPC; the logs delete their oldest rotated files, then "
+        "pause with their records held (said once), and write them when space comes back"
+    ),
     "test_broken_pipe_on_stdout": (
         "the file gets every record; one stderr line; stdout's missed count exact; exit 0"
     ),
@@ -79,7 +86,13 @@ PROMISES = {
 }
 
 # The order of the table: the volume first, then stdout, signals, several processes.
-ORDER = ("test_volume.py", "test_stdout.py", "test_signals.py", "test_processes.py")
+ORDER = (
+    "test_volume.py",
+    "test_min_free.py",
+    "test_stdout.py",
+    "test_signals.py",
+    "test_processes.py",
+)
 
 # The measured values, in the order and words the table shows them.
 LABELS = (
@@ -88,6 +101,8 @@ LABELS = (
     ("in_file", "in file {}"),
     ("deleted_with_folder", "written, then deleted with the folder {}"),
     ("missing", "missing {}"),
+    ("held", "held during the fault {}"),
+    ("held_while_paused", "held while paused {}"),
     ("reported", "reported missed {}"),
     ("survivors_missing", "survivors missing {}"),
     ("victim_lost", "killed worker lost {}"),
