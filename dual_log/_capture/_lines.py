@@ -142,10 +142,8 @@ def to_record(body: bytes, subject: str, received: float) -> tuple[dict[str, Any
         record["level"] = level_name(level)
     from_subject = subject_fields(subject)
     for field, path in _PLATFORM_PATHS:
-        value = _pop_text(data, *path)
-        if value is None:
-            value = from_subject.get(field)
-        if value is not None:
+        value = _pop_text(data, *path) or from_subject.get(field)
+        if value:
             record[field] = value
     for field, path in _OTHER_PATHS:
         value = _pop_text(data, *path)

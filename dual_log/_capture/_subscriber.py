@@ -247,13 +247,15 @@ class Capture:
             ):
                 self._say_dropped()
             quiet = time.monotonic() - self._last_message
-            if stall and self.connected and not self.stalled and quiet >= stall:
-                self.stalled = True
-                self.stalls += 1
-                _tell(
-                    f"stalled: connected to {self._url} but no message for {quiet:.1f}s "
-                    f"(--stall-seconds {stall:g}); connecting anew."
-                )
+            if stall and self.connected and quiet >= stall:
+                # Still stalled after connecting anew: try again, quietly (said once).
+                if not self.stalled:
+                    self.stalled = True
+                    self.stalls += 1
+                    _tell(
+                        f"stalled: connected to {self._url} but no message for {quiet:.1f}s "
+                        f"(--stall-seconds {stall:g}); connecting anew until messages arrive."
+                    )
                 self._new_session.set()
 
     async def _connect(self, client: Client) -> None:
@@ -307,15 +309,16 @@ class Capture:
                 return min(max(delay * 2, FIRST_RETRY), self.options.reconnect_wait)
             queue = f" in queue group {self.options.queue}" if self.options.queue else ""
             self._up(client, again=False)
-            _tell(
-                f"subscribed to {self.options.subject} on {self._url}{queue}; writing to "
-                + (
-                    f"one file per app beside {self.output.path}"
-                    if self.output.per_app
-                    else self.output.path
+            if not self.stalled:
+                _tell(
+                    f"subscribed to {self.options.subject} on {self._url}{queue}; writing to "
+                    + (
+                        f"one file per app beside {self.output.path}"
+                        if self.output.per_app
+                        else self.output.path
+                    )
+                    + "."
                 )
-                + "."
-            )
             renew = asyncio.ensure_future(self._new_session.wait())
             await asyncio.wait({renew, stopping}, return_when=asyncio.FIRST_COMPLETED)
             renew.cancel()
