@@ -62,9 +62,20 @@ class Server:
     def __init__(self, workdir: Path) -> None:
         binary = shutil.which("nats-server")
         if not binary:
-            raise SystemExit("capture benchmark: nats-server is missing (apt-get install nats-server)")
-        self.argv = [binary, "-a", "127.0.0.1", "-p", str(_free_port()), "--user", USER,
-                     "--pass", PASSWORD]  # fmt: skip
+            raise SystemExit(
+                "capture benchmark: nats-server is missing (apt-get install nats-server)"
+            )
+        self.argv = [
+            binary,
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(_free_port()),
+            "--user",
+            USER,
+            "--pass",
+            PASSWORD,
+        ]
         self.url = f"nats://127.0.0.1:{self.argv[4]}"
         self.log = open(workdir / "nats-server.log", "ab")  # noqa: SIM115  # closed in kill()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -73,9 +84,10 @@ class Server:
         self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT)
 
         def up() -> bool:
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", int(self.argv[4])), timeout=0.5
-            ) as sock:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", int(self.argv[4])), timeout=0.5) as sock,
+            ):
                 return sock.recv(4) == b"INFO"
             return False
 
@@ -98,8 +110,17 @@ class Subscriber:
         if kind == "node":
             argv = ["node", str(NODE_DIR / "capture_node.mjs"), str(path)]
         else:
-            argv = [sys.executable, "-m", "dual_log.capture", "--path", str(path),
-                    "--stall-seconds", "0", "--max-bytes", "0"]  # fmt: skip
+            argv = [
+                sys.executable,
+                "-m",
+                "dual_log.capture",
+                "--path",
+                str(path),
+                "--stall-seconds",
+                "0",
+                "--max-bytes",
+                "0",
+            ]
         self.stderr = path.with_suffix(".stderr")
         self._err = open(self.stderr, "wb")  # noqa: SIM115  # closed in stop()
         self.proc = subprocess.Popen(argv, stderr=self._err, stdout=subprocess.DEVNULL, env=env)
@@ -129,19 +150,28 @@ class Subscriber:
 
 def _body(n: int) -> bytes:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".123456789Z"
-    return json.dumps({
-        "event": {"provider": "app"},
-        "fly": {"app": {"instance": f"m{n % 4}", "name": f"app{n % 3}"}, "region": "ams"},
-        "host": "a1b2", "log": {"level": "info"},
-        "message": f"r{n} GET /items/{n} 200 in 12ms user=alice request_id=0af7651916cd43dd",
-        "timestamp": stamp,
-    }).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "event": {"provider": "app"},
+            "fly": {"app": {"instance": f"m{n % 4}", "name": f"app{n % 3}"}, "region": "ams"},
+            "host": "a1b2",
+            "log": {"level": "info"},
+            "message": f"r{n} GET /items/{n} 200 in 12ms user=alice request_id=0af7651916cd43dd",
+            "timestamp": stamp,
+        }
+    ).encode()
 
 
 async def _publish(url: str, count: int, rate: float | None, start: int = 0) -> float:
     """Publish ``count`` messages (at ``rate``/s, or flat out); return when the first went."""
-    client = await nats.connect(url, user=USER, password=PASSWORD, max_reconnect_attempts=-1,
-                                reconnect_time_wait=0.2, pending_size=64 * 1024 * 1024)  # fmt: skip
+    client = await nats.connect(
+        url,
+        user=USER,
+        password=PASSWORD,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.2,
+        pending_size=64 * 1024 * 1024,
+    )
     began = time.monotonic()
     batch = 100
     for first in range(start, start + count, batch):
@@ -171,16 +201,24 @@ def _settle(subscriber: Subscriber, expected: int, quiet: float = 2.0) -> tuple[
         time.sleep(0.02)
 
 
-def _one(kind: str, server: Server, workdir: Path, count: int, rate: float | None) -> dict[str, Any]:
+def _one(
+    kind: str, server: Server, workdir: Path, count: int, rate: float | None
+) -> dict[str, Any]:
     path = workdir / f"{kind}-{count}-{rate or 'burst'}.log"
     subscriber = Subscriber(kind, server, path)
     began = asyncio.run(_publish(server.url, count, rate))
     lines, done = _settle(subscriber, count)
     cpu = subscriber.cpu() - subscriber.cpu_at_start
     subscriber.stop()
-    return {"kind": kind, "offered": rate, "count": count, "written": lines,
-            "lost": count - lines, "per_second": lines / max(done - began, 1e-9),
-            "cpu_us_per_message": cpu / max(lines, 1) * 1e6}  # fmt: skip
+    return {
+        "kind": kind,
+        "offered": rate,
+        "count": count,
+        "written": lines,
+        "lost": count - lines,
+        "per_second": lines / max(done - began, 1e-9),
+        "cpu_us_per_message": cpu / max(lines, 1) * 1e6,
+    }
 
 
 def _restart(server: Server, workdir: Path, seconds: float, rate: float) -> list[dict[str, Any]]:
@@ -199,17 +237,29 @@ def _restart(server: Server, workdir: Path, seconds: float, rate: float) -> list
     rows = []
     for subscriber in subscribers:
         _settle(subscriber, count, quiet=3.0)
-        ids = [json.loads(line).get("message", "").split(" ", 1)[0]
-               for line in subscriber.path.read_text().splitlines()]  # fmt: skip
+        ids = [
+            json.loads(line).get("message", "").split(" ", 1)[0]
+            for line in subscriber.path.read_text().splitlines()
+        ]
         got = {int(i[1:]) for i in ids if i.startswith("r")}
         missing = sorted(set(range(count)) - got)
         subscriber.stop()
-        rows.append({"kind": subscriber.kind, "published": count, "written": len(ids),
-                     "lost": len(missing), "duplicates": len(ids) - len(got),
-                     "resumed": any(n > count * 0.8 for n in got),
-                     "gap_seconds": (missing[-1] - missing[0] + 1) / rate if missing else 0.0,
-                     "said": [line for line in subscriber.stderr.read_text().splitlines()
-                              if "reconnected" in line or "disconnected" in line]})  # fmt: skip
+        rows.append(
+            {
+                "kind": subscriber.kind,
+                "published": count,
+                "written": len(ids),
+                "lost": len(missing),
+                "duplicates": len(ids) - len(got),
+                "resumed": any(n > count * 0.8 for n in got),
+                "gap_seconds": (missing[-1] - missing[0] + 1) / rate if missing else 0.0,
+                "said": [
+                    line
+                    for line in subscriber.stderr.read_text().splitlines()
+                    if "reconnected" in line or "disconnected" in line
+                ],
+            }
+        )
     return rows
 
 
@@ -219,8 +269,11 @@ def _node_ready() -> None:
     NODE_DIR.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "benchmarks" / "capture_node.mjs", NODE_DIR / "capture_node.mjs")
     if not (NODE_DIR / "node_modules" / "nats").is_dir():
-        subprocess.run(["npm", "install", "--no-save", "--silent", "--no-audit", "--no-fund",
-                        "nats@2"], cwd=NODE_DIR, check=True)  # fmt: skip
+        subprocess.run(
+            ["npm", "install", "--no-save", "--silent", "--no-audit", "--no-fund", "nats@2"],
+            cwd=NODE_DIR,
+            check=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,19 +300,25 @@ def main(argv: list[str] | None = None) -> int:
             results["restart"] = _restart(server, workdir, 8.0, 2000.0)
         finally:
             server.kill()
-    print("| subscriber | offered (msg/s) | messages | written | lost | written/s | CPU µs/message |")
+    print(
+        "| subscriber | offered (msg/s) | messages | written | lost | written/s | CPU µs/message |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     names = {"capture": "dual-log capture", "node": "Node example"}
     for r in results["runs"]:
         offered = "burst" if r["offered"] is None else f"{r['offered']:.0f}"
-        print(f"| {names[r['kind']]} | {offered} | {r['count']} | {r['written']} | {r['lost']} | "
-              f"{r['per_second']:,.0f} | {r['cpu_us_per_message']:.1f} |")  # fmt: skip
+        print(
+            f"| {names[r['kind']]} | {offered} | {r['count']} | {r['written']} | {r['lost']} | "
+            f"{r['per_second']:,.0f} | {r['cpu_us_per_message']:.1f} |"
+        )
     print()
     print("| subscriber | published | written | lost | written twice | resumed | gap (s) |")
     print("| --- | ---: | ---: | ---: | ---: | --- | ---: |")
     for r in results["restart"]:
-        print(f"| {names[r['kind']]} | {r['published']} | {r['written']} | {r['lost']} | "
-              f"{r['duplicates']} | {'yes' if r['resumed'] else 'no'} | {r['gap_seconds']:.2f} |")  # fmt: skip
+        print(
+            f"| {names[r['kind']]} | {r['published']} | {r['written']} | {r['lost']} | "
+            f"{r['duplicates']} | {'yes' if r['resumed'] else 'no'} | {r['gap_seconds']:.2f} |"
+        )
     for r in results["restart"]:
         for line in r["said"]:
             print(f"    {names[r['kind']]}: {line}")

@@ -45,6 +45,7 @@ _TIMESTAMP = re.compile(
     re.IGNORECASE,
 )
 
+
 def level_name(word: str) -> str:
     """The Python level name for one of the platform's level words (``"warn"`` -> ``WARNING``)."""
     text = word.strip()
