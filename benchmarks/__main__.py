@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks            # the full run (docs/PERFORMANCE.md says how long)
     .venv/bin/python -m benchmarks --quick    # tiny sizes: checks the scripts, not speed
     .venv/bin/python -m benchmarks --parts percall,multiproc --no-doc
+    .venv/bin/python -m benchmarks capture    # dual-log capture vs the Node example
 
 Run it from the repository root on a machine doing nothing else: ratios within one run
 are what count, absolute numbers move with the machine.
@@ -56,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen parts; return the exit status."""
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["capture"]:  # its own command: it needs nats-server and Node
+        from benchmarks import _capture
+
+        return _capture.main(given[1:])
     args = _parser().parse_args(argv)
     quick = args.quick
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]

@@ -85,9 +85,18 @@ class Space:
         return bool(self.bytes or self.percent)
 
     def __str__(self) -> str:
+        size = _human(self.bytes)
         if self.bytes and self.percent:
-            return f"{self.percent:g}% (at most {self.bytes} bytes)"
-        return f"{self.percent:g}%" if self.percent else f"{self.bytes} bytes"
+            return f"{self.percent:g}%, at most {size}"
+        return f"{self.percent:g}%" if self.percent else size
+
+
+def _human(count: int) -> str:
+    """``67108864`` as ``"64 MiB"``; a count that is no whole unit stays in bytes."""
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if count and count % size == 0:
+            return f"{count // size} {unit}"
+    return f"{count} bytes"
 
 
 # The share of a small volume (a 1 GB Fly volume keeps 51 MB free) and a cap for a big

@@ -1,0 +1,269 @@
+"""The options of ``dual-log capture``: command line > environment > default, checked at once.
+
+The environment names are the platform's log shipper's own (``ORG``, ``ACCESS_TOKEN``,
+``SUBJECT``, ``QUEUE``, ``NATS_URL``) so that a machine set up for the shipper needs no
+new secrets; ``FLY_APP_NAME`` is set by the platform on every machine. The file options
+(``--max-bytes`` and the others) are the file sink's: left out, the sink reads its own
+``DUAL_LOG_*`` variables, as ``dual_log.setup()`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+from dual_log import _settings
+from dual_log._capture._lines import level_name
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+# The platform's NATS endpoint for log lines, reachable from any machine of the
+# organization over its private network. Quoted in README.md and the sample's README.
+DEFAULT_SERVER = "nats://[fdaa::3]:4223"
+DEFAULT_SUBJECT = "logs.>"
+DEFAULT_PATH = "/logs/fly.log"
+DEFAULT_STALL_SECONDS = 120.0
+DEFAULT_RECONNECT_WAIT = 2.0
+DEFAULT_CONNECT_TIMEOUT = 2.0
+DEFAULT_STOP_TIMEOUT = 10.0
+# The subscription's buffer inside this process: messages received but not yet handed
+# to the file sink. Bounded so a slow volume costs at most this much memory (about 64 MiB)
+# instead of the client's own defaults (512k messages, 128 MiB); past it the client
+# drops messages, and they are counted and reported.
+DEFAULT_PENDING_MESSAGES = 100_000
+DEFAULT_PENDING_BYTES = 64 * 1024 * 1024
+# The file options handed to dual_log.FileHandler as given (None: its own env/default).
+FILE_OPTIONS = (
+    "max_bytes",
+    "keep",
+    "when",
+    "compress",
+    "max_age_days",
+    "queue_size",
+    "create_dirs",
+    "file_mode",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class CaptureOptions:
+    """Everything ``dual-log capture`` was asked to do (see ``parser()`` for each option)."""
+
+    server: str
+    user: str | None
+    password: str | None
+    subject: str
+    queue: str | None
+    own_app: str | None
+    path: str
+    per_app: bool
+    file_options: dict[str, Any]
+    apps: tuple[str, ...] = ()
+    exclude_apps: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    exclude_regions: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    exclude_levels: tuple[str, ...] = ()
+    match: re.Pattern[str] | None = None
+    exclude_match: re.Pattern[str] | None = None
+    stall_seconds: float = DEFAULT_STALL_SECONDS
+    reconnect_wait: float = DEFAULT_RECONNECT_WAIT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    pending_messages: int = DEFAULT_PENDING_MESSAGES
+    pending_bytes: int = DEFAULT_PENDING_BYTES
+    health_port: int | None = None
+    health_host: str = "0.0.0.0"  # noqa: S104  # the platform's checks come from outside
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``dual-log capture``."""
+    p = argparse.ArgumentParser(
+        prog="dual-log capture",
+        description=(
+            "Subscribe to the platform's NATS log stream and write every line, as JSON, to a "
+            "rotating file on a volume. Diagnostics go to stderr, never to the file."
+        ),
+    )
+    conn = p.add_argument_group("connection")
+    conn.add_argument(
+        "--server", help=f"NATS server URL(s), comma-separated (env NATS_URL; {DEFAULT_SERVER})"
+    )
+    conn.add_argument("--org", help="user name: the organization slug (env ORG)")
+    conn.add_argument("--token", help="password: an access token (env ACCESS_TOKEN)")
+    conn.add_argument("--subject", help=f"subject to subscribe to (env SUBJECT; {DEFAULT_SUBJECT})")
+    conn.add_argument(
+        "--queue",
+        help="queue group: captures in one group share the stream, each message written by "
+        "one of them (env QUEUE). Default: none, each capture keeps a full copy",
+    )
+    conn.add_argument(
+        "--reconnect-wait",
+        type=float,
+        default=DEFAULT_RECONNECT_WAIT,
+        help=f"seconds between reconnect attempts to one server ({DEFAULT_RECONNECT_WAIT:g})",
+    )
+    conn.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=DEFAULT_CONNECT_TIMEOUT,
+        help=f"seconds one connect attempt may take ({DEFAULT_CONNECT_TIMEOUT:g})",
+    )
+    conn.add_argument(
+        "--stall-seconds",
+        type=float,
+        default=DEFAULT_STALL_SECONDS,
+        help="connected but no message for this long: report a stall, fail the health "
+        f"check and connect anew; 0 turns it off ({DEFAULT_STALL_SECONDS:g})",
+    )
+    conn.add_argument(
+        "--pending-messages",
+        type=int,
+        default=DEFAULT_PENDING_MESSAGES,
+        help="messages buffered in this process before the client drops (and we count) "
+        f"them ({DEFAULT_PENDING_MESSAGES})",
+    )
+    conn.add_argument(
+        "--pending-bytes",
+        default=str(DEFAULT_PENDING_BYTES),
+        help="bytes buffered in this process, as above ('64MiB')",
+    )
+
+    out = p.add_argument_group("files (left out: the file sink's DUAL_LOG_* variables)")
+    out.add_argument("--path", help=f"the log file (env DUAL_LOG_PATH; {DEFAULT_PATH})")
+    out.add_argument(
+        "--per-app",
+        action="store_true",
+        help="one file per app beside --path: <folder>/<app>.log (names made safe)",
+    )
+    out.add_argument("--max-bytes", help="rotate at this size ('10MiB'; 0: never)")
+    out.add_argument("--keep", help="rotated files kept (5)")
+    out.add_argument("--when", help="also rotate by time: S, M, H, D, MIDNIGHT, W0-W6 (UTC)")
+    out.add_argument("--compress", help="gzip rotated files: true/false")
+    out.add_argument("--max-age-days", help="delete rotated files older than this")
+    out.add_argument("--queue-size", help="lines the writer thread's queue holds (10000)")
+    out.add_argument("--create-dirs", help="create a missing folder: true/false (false)")
+    out.add_argument("--file-mode", help="permissions of the files ('0o640')")
+
+    sel = p.add_argument_group(
+        "filters (repeatable or comma-separated; apps and regions take * and ? globs)"
+    )
+    sel.add_argument("--app", action="append", default=[], help="only these apps")
+    sel.add_argument("--exclude-app", action="append", default=[], help="not these apps")
+    sel.add_argument("--region", action="append", default=[], help="only these regions")
+    sel.add_argument("--exclude-region", action="append", default=[], help="not these regions")
+    sel.add_argument("--level", action="append", default=[], help="only these levels (info, ...)")
+    sel.add_argument("--exclude-level", action="append", default=[], help="not these levels")
+    sel.add_argument("--match", help="only messages matching this regular expression")
+    sel.add_argument("--exclude-match", help="not messages matching this regular expression")
+    sel.add_argument(
+        "--include-own-app",
+        action="store_true",
+        help="also keep the lines of this capture's own app (FLY_APP_NAME); off by default, "
+        "since its own stderr travels the stream it reads",
+    )
+
+    run = p.add_argument_group("running")
+    run.add_argument(
+        "--health-port",
+        type=int,
+        help="serve GET /health on this port: 200 while connected and not stalled, else 503",
+    )
+    run.add_argument(
+        "--health-host",
+        default="0.0.0.0",  # noqa: S104  # the platform's checks come from outside
+        help="address the health endpoint listens on (0.0.0.0)",
+    )
+    run.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=DEFAULT_STOP_TIMEOUT,
+        help="on SIGTERM/SIGINT, seconds to drain and write before exiting "
+        f"({DEFAULT_STOP_TIMEOUT:g})",
+    )
+    return p
+
+
+def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) -> CaptureOptions:
+    """Parse ``argv`` with ``environ`` (default ``os.environ``) as the fallback.
+
+    Raises:
+        SystemExit: ``--help``, or an argument argparse cannot read (exit status 2).
+        ValueError: a bad value, naming the option and what is allowed.
+    """
+    env = os.environ if environ is None else environ
+    args = parser().parse_args(argv)
+
+    def pick(given: str | None, name: str, default: str | None = None) -> str | None:
+        if given is not None and given.strip():
+            return given.strip()
+        value = env.get(name, "").strip()
+        return value or default
+
+    path = args.path
+    if not path and not env.get("DUAL_LOG_PATH", "").strip():
+        path = DEFAULT_PATH
+    file_options = {name: getattr(args, name) for name in FILE_OPTIONS}
+    # Resolved here only to refuse a bad value before connecting; the sink resolves again.
+    resolved = _settings.resolve({"path": path or None, **file_options}, env)
+    for name in ("stall_seconds", "reconnect_wait", "connect_timeout", "stop_timeout"):
+        value = getattr(args, name)
+        if not value >= 0 or (name != "stall_seconds" and value == 0):
+            raise ValueError(
+                f"dual_log: invalid --{name.replace('_', '-')}={value!r}; allowed: "
+                + ("a number of seconds >= 0" if name == "stall_seconds" else "seconds > 0")
+            )
+    if args.pending_messages < 1:
+        raise ValueError(
+            f"dual_log: invalid --pending-messages={args.pending_messages!r}; allowed: >= 1"
+        )
+    if args.health_port is not None and not 0 <= args.health_port <= 65535:
+        raise ValueError(
+            f"dual_log: invalid --health-port={args.health_port!r}; allowed: 0 to 65535"
+        )
+    return CaptureOptions(
+        server=pick(args.server, "NATS_URL", DEFAULT_SERVER) or DEFAULT_SERVER,
+        user=pick(args.org, "ORG"),
+        password=pick(args.token, "ACCESS_TOKEN"),
+        subject=pick(args.subject, "SUBJECT", DEFAULT_SUBJECT) or DEFAULT_SUBJECT,
+        queue=pick(args.queue, "QUEUE"),
+        own_app=None if args.include_own_app else pick(None, "FLY_APP_NAME"),
+        path=resolved["path"],
+        per_app=args.per_app,
+        file_options=file_options,
+        apps=_names(args.app),
+        exclude_apps=_names(args.exclude_app),
+        regions=_names(args.region),
+        exclude_regions=_names(args.exclude_region),
+        levels=tuple(level_name(v) for v in _names(args.level)),
+        exclude_levels=tuple(level_name(v) for v in _names(args.exclude_level)),
+        match=_pattern(args.match, "--match"),
+        exclude_match=_pattern(args.exclude_match, "--exclude-match"),
+        stall_seconds=args.stall_seconds,
+        reconnect_wait=args.reconnect_wait,
+        connect_timeout=args.connect_timeout,
+        pending_messages=args.pending_messages,
+        pending_bytes=_settings.parse_size(args.pending_bytes, "--pending-bytes"),
+        health_port=args.health_port,
+        health_host=args.health_host,
+        stop_timeout=args.stop_timeout,
+    )
+
+
+def _names(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
+
+
+def _pattern(value: str | None, option: str) -> re.Pattern[str] | None:
+    if value is None:
+        return None
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise ValueError(
+            f"dual_log: invalid {option}={value!r}; allowed: a Python regular expression ({exc})"
+        ) from None

@@ -1,0 +1,58 @@
+"""``dual-log capture``: keep a copy of the platform's log stream on a volume.
+
+A separate app subscribes to the NATS log stream the platform offers (``logs.>`` at
+``nats://[fdaa::3]:4223``, user = the organization, password = an access token) and
+writes every app's lines as JSON to rotating files through dual_log's own file sink.
+It covers what an app's own file cannot: apps that are not Python, machines whose disk
+is gone, and a copy kept off the machine that failed::
+
+    ORG=my-org ACCESS_TOKEN=$(fly auth token) python -m dual_log.capture --path /logs/fly.log
+
+``main(argv)`` is the command; ``python -m dual_log.capture --help`` lists its options.
+Needs the ``nats`` extra; ``import dual_log`` never imports this module.
+"""
+
+from __future__ import annotations
+
+try:
+    import nats  # noqa: F401  # only to fail here, clearly, when nats-py is missing
+except ImportError as exc:
+    raise ImportError(
+        "dual_log.capture needs nats-py: pip install 'dual-log-handler[nats]'"
+    ) from exc
+
+import asyncio
+import sys
+from typing import TYPE_CHECKING
+
+from dual_log._capture._files import Output
+from dual_log._capture._options import CaptureOptions, parse
+from dual_log._capture._subscriber import Capture
+from dual_log._report import say
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["Capture", "CaptureOptions", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the capture until SIGTERM or SIGINT; return the exit status.
+
+    Args:
+        argv: the arguments after ``capture`` (default ``sys.argv[1:]``).
+
+    Returns:
+        0 after a clean stop, 2 for a bad option (said on stderr).
+    """
+    try:
+        options = parse(list(sys.argv[1:] if argv is None else argv))
+    except ValueError as exc:
+        say(f"capture: {exc}")
+        return 2
+    output = Output(options.path, per_app=options.per_app, file_options=options.file_options)
+    return asyncio.run(Capture(options, output).run())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

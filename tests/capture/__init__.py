@@ -1,0 +1,1 @@
+"""Tests of ``dual-log capture`` against a real nats-server."""
