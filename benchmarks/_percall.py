@@ -103,6 +103,9 @@ def summarize(runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         for measure, us in medians[key].items():
             row[f"{measure}_us"] = us
             row[f"{measure}_ratio"] = us / base[measure] if base else None
+        row["switches_per_1000"] = statistics.median(
+            r.get("switches", 0) / r["n"] * 1000 for r in results
+        )
         expected = results[0]["n"] + results[0]["warmup"]
         if config.file_format is not None:
             row["file_lines_min"] = min(r["file_lines"] for r in results)
@@ -116,9 +119,8 @@ STAGE_LABELS = {
     "stdout": "stdout only (StreamHandler): the baseline",
     "dual_stdout": "dual_log's StdoutHandler and TextFormatter alone",
     "dispatch": "+ a FileHandler that is called and does nothing",
-    "copy": "+ the record copied (snapshot), then dropped",
-    "handoff": "+ the copy queued; the writer thread takes it and writes nothing",
-    "full": "+ the writer formats JSON and writes: dual_log's default",
+    "format": "+ the JSON line formatted and encoded, then dropped",
+    "full": "+ the line queued and written by the writer thread: dual_log's default",
 }
 
 

@@ -89,8 +89,8 @@ def percall_table(result: dict[str, Any]) -> str:
     """The per-call table, with the default mode's ratio against the target."""
     head = (
         "| Configuration | calling thread, CPU µs | ratio | calling thread, wall µs | ratio "
-        "| end to end incl. flush, µs | ratio | file lines |\n"
-        "|---|--:|--:|--:|--:|--:|--:|--:|"
+        "| end to end incl. flush, µs | ratio | context switches per 1,000 calls | file lines |\n"
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
     )
     rows = []
     for row in result["rows"]:
@@ -100,7 +100,8 @@ def percall_table(result: dict[str, Any]) -> str:
         cells = [row["label"]]
         for measure in ("calls_cpu", "calls", "total"):
             cells += [_fmt(row[f"{measure}_us"]), _fmt(row[f"{measure}_ratio"], suffix="x")]
-        rows.append("| " + " | ".join([*cells, lines]) + " |")
+        switches = _fmt(row.get("switches_per_1000"))
+        rows.append("| " + " | ".join([*cells, switches, lines]) + " |")
     notes = [
         "",
         f"{result['n']} timed calls after {result['warmup']} untimed ones, median of "

@@ -143,6 +143,7 @@ class LogFile:
         self._fd = -1
         self._lock_fd = -1
         self._identity: tuple[int, int] | None = None
+        self._end = -1  # where this process's last write ended, if it is the file's end
         self._next_boundary = 0.0
         self._lock = threading.Lock()
         self.rotations = 0
@@ -157,22 +158,31 @@ class LogFile:
             error that stopped the rest (None when all were written).
         """
         with self._lock:
-            try:
-                self._open()
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-            except OSError as exc:
-                self._close()  # a vanished volume: start from scratch next time
-                return 0, exc
-            try:
-                done, error = self._append_locked(lines)
-            finally:
+            for _ in range(2):
+                try:
+                    self._open()
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+                except OSError as exc:
+                    self._close()  # a vanished volume: start from scratch next time
+                    return 0, exc
+                try:
+                    done, error = self._append_locked(lines)
+                except _LockMoved:
+                    # The folder was deleted and made again: the lock held is on the old
+                    # lock file, which keeps out no process that opened the new one.
+                    self._close()  # closing the descriptor lets go of its lock
+                    continue
+                except BaseException:
+                    self._close()  # never keep the lock other processes wait for
+                    raise
                 with contextlib.suppress(OSError):
                     fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            if error is not None:
-                # Let go of the volume: a failing disk must be free to be unmounted, and
-                # the next attempt starts from the path, whatever it leads to then.
-                self._close()
-            return done, error
+                if error is not None:
+                    # Let go of the volume: a failing disk must be free to be unmounted,
+                    # and the next attempt starts from the path, whatever it leads to then.
+                    self._close()
+                return done, error
+            return 0, OSError(errno.ESTALE, "the lock file was replaced twice", self.lock_path)
 
     def close(self) -> None:
         """Close the file and the lock file; the next ``append`` opens them again."""
@@ -209,11 +219,6 @@ class LogFile:
     def _open(self) -> None:
         if self.create_dirs and not os.path.isdir(self.folder):
             make_folders(self.folder, self.dir_mode)
-        if self._lock_fd >= 0 and not _same_file(self._lock_fd, self.lock_path):
-            # The folder was deleted and made again: a lock on the old lock file would
-            # keep out no process that opened the new one.
-            lock_fd, self._lock_fd = self._lock_fd, -1
-            os.close(lock_fd)
         if self._lock_fd < 0:
             self._lock_fd = self._open_file(self.lock_path, os.O_RDWR)
         if self._fd < 0:
@@ -238,6 +243,7 @@ class LogFile:
         return fd
 
     def _close(self) -> None:
+        self._end = -1
         fd, self._fd = self._fd, -1
         lock_fd, self._lock_fd = self._lock_fd, -1
         self._identity = None
@@ -246,33 +252,48 @@ class LogFile:
                 with contextlib.suppress(OSError):
                     os.close(descriptor)
 
-    def _reopen_if_moved(self) -> None:
-        """Follow the path: another process may have rotated or deleted the file."""
+    def _reopen_if_moved(self) -> bool:
+        """Follow the path: another process may have rotated or deleted the file.
+
+        Returns whether the file was opened again.
+        """
         try:
             info = os.stat(self.path)
             current: tuple[int, int] | None = (info.st_dev, info.st_ino)
         except FileNotFoundError:
             current = None
-        if current != self._identity:
-            fd, self._fd = self._fd, -1
-            os.close(fd)
-            self._fd = self._open_file(self.path, os.O_RDWR | os.O_APPEND)
-            info = os.fstat(self._fd)
-            self._identity = (info.st_dev, info.st_ino)
+        if current == self._identity:
+            return False
+        fd, self._fd = self._fd, -1
+        os.close(fd)
+        self._fd = self._open_file(self.path, os.O_RDWR | os.O_APPEND)
+        info = os.fstat(self._fd)
+        self._identity = (info.st_dev, info.st_ino)
+        self._end = -1
+        return True
 
     # Writing ------------------------------------------------------------------------
 
     def _append_locked(self, lines: Sequence[bytes]) -> tuple[int, OSError | None]:
         done = 0
         try:
-            self._reopen_if_moved()
+            if self._reopen_if_moved() and not _same_file(self._lock_fd, self.lock_path):
+                raise _LockMoved
             info = os.fstat(self._fd)
             size = info.st_size
             regular = stat.S_ISREG(info.st_mode)
             if regular and self.when and size and self._time_to_rotate(info.st_mtime):
                 size = self._rotate()
-            if regular and size and os.pread(self._fd, 1, size - 1) != b"\n":
+            # Unless the file ends where this process's last write ended, look at its
+            # last byte: a process killed mid-write may have left a line unfinished.
+            if regular and size and size != self._end and os.pread(self._fd, 1, size - 1) != b"\n":
                 size += self._write(b"\n")  # a record cut short by a killed process
+            total = sum(map(len, lines))
+            if not (regular and self.max_bytes) or size + total <= self.max_bytes:
+                # The common case, in a few C calls: the writer thread holds the GIL for
+                # as short a time as it can, so it seldom makes the caller wait.
+                self._write_lines(lines, size, total)
+                return len(lines), None
             group: list[bytes] = []
             group_size = 0
             for line in lines:
@@ -299,10 +320,11 @@ class LogFile:
             return done, exc
         return done, None
 
-    def _write_lines(self, group: list[bytes], size: int, group_size: int) -> None:
+    def _write_lines(self, group: Sequence[bytes], size: int, group_size: int) -> None:
         self._check_space(group_size)
         data = b"".join(group)
         written = 0
+        self._end = -1
         try:
             while written < len(data):
                 written += self._write(data[written:])
@@ -319,6 +341,7 @@ class LogFile:
                 with contextlib.suppress(OSError):
                     os.ftruncate(self._fd, size + whole)
             raise _Partial(count, exc) from exc
+        self._end = size + written
 
     def _write(self, data: bytes) -> int:
         written = os.write(self._fd, data)
@@ -329,6 +352,8 @@ class LogFile:
     def _check_space(self, needed: int) -> None:
         if not self.min_free:
             return
+        # Asked of the file system for every batch, never cached: the database beside
+        # the logs takes space at its own pace.
         try:
             vfs = os.statvfs(self.folder)
         except OSError:  # a file system that cannot say: write, as without the option
@@ -462,6 +487,10 @@ def _same_file(fd: int, path: str) -> bool:
     except OSError:
         return False
     return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+class _LockMoved(Exception):
+    """The lock file is not the one the path names any more."""
 
 
 class _Partial(Exception):

@@ -221,25 +221,33 @@ class Writer:
     def _drain(self, *, final: bool) -> bool | None:
         """Take up to ``BATCH`` waiting lines behind the held ones and try to write them.
 
-        Returns None when the stop marker was reached, else whether lines are left.
+        Returns None when the stop marker was reached, else whether a full batch was
+        taken, with more perhaps waiting behind it: only then is the writer to go on at
+        once rather than wait for the next threshold.
         """
         batch = self._held
         markers = self._markers
         lines = self._lines
         self._bytes = 0
         stop = False
-        while len(batch) < BATCH:
-            try:
-                item = lines.popleft()
-            except IndexError:
-                break
-            if item.__class__ is bytes:
-                batch.append(item)
-            elif item is _STOP:
-                stop = True
-                break
-            elif isinstance(item, threading.Event):
-                markers.append(item)
+        # Taken in one comprehension: the fewer bytecodes the writer runs, the less it
+        # competes with the application for the GIL. Others may append meanwhile; only
+        # this thread removes, so the count taken is there to take.
+        popleft = lines.popleft
+        taken = [popleft() for _ in range(min(len(lines), BATCH - len(batch)))]
+        if all(item.__class__ is bytes for item in taken):
+            batch += taken  # type: ignore[arg-type]  # all bytes, checked above
+        else:
+            for position, item in enumerate(taken):
+                if item.__class__ is bytes:
+                    batch.append(item)
+                elif item is _STOP:
+                    stop = True
+                    # Whatever came after the stop marker goes back, first in line.
+                    lines.extendleft(reversed(taken[position + 1 :]))
+                    break
+                elif isinstance(item, threading.Event):
+                    markers.append(item)
         self._held = batch
         if batch and (final or stop or time.monotonic() >= self._retry_at):
             self._attempt(batch)
@@ -250,7 +258,7 @@ class Writer:
                 marker.set()
             markers.clear()
             self._after_drop()
-        return None if stop else bool(lines)
+        return None if stop else len(taken) >= BATCH
 
     def _attempt(self, batch: list[bytes]) -> None:
         count, error = self.file.append(batch)
