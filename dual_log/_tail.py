@@ -188,7 +188,7 @@ class Follower:
         opened: list[IO[bytes]] = []
         number = 1
         while True:
-            stream = None
+            stream: IO[bytes] | None = None
             for name in (f"{self.path}.{number}", f"{self.path}.{number}.gz"):
                 try:
                     stream = open(name, "rb")  # noqa: SIM115  # returned or closed below
@@ -202,8 +202,8 @@ class Follower:
                 return opened[::-1]
             opened.append(stream)
             number += 1
-        for stream in opened:
-            stream.close()
+        for earlier in opened:
+            earlier.close()
         return None
 
 
