@@ -93,8 +93,9 @@ def _write_test(folder: str, mode: int) -> str | None:
     return None
 
 
-def checks(settings: Settings) -> list[Check]:
-    """Every check of ``settings``' log folder, in order."""
+def checks(settings: Settings, stale_after: float = STRANDED_AFTER) -> list[Check]:
+    """Every check of ``settings``' log folder, in order; segments older than
+    ``stale_after`` seconds count as left by an interrupted rotation."""
     path = os.path.abspath(settings.path)
     folder, name = os.path.split(path)
     found = [
@@ -194,7 +195,7 @@ def checks(settings: Settings) -> list[Check]:
         )
 
     segments = [f for f in files if ".rotate." in os.path.basename(f)]
-    stale = [f for f in segments if os.stat(f).st_ctime < time.time() - STRANDED_AFTER]
+    stale = [f for f in segments if os.stat(f).st_ctime <= time.time() - stale_after]
     if stale:
         found.append(
             Check(
@@ -235,7 +236,7 @@ def checks(settings: Settings) -> list[Check]:
     return found
 
 
-def run(options: dict[str, Any]) -> int:
+def run(options: dict[str, Any], *, stale_after: float = STRANDED_AFTER) -> int:
     """Resolve ``options`` as setup() does, print every check and a verdict; 0 or 1."""
     try:
         settings = Settings.resolve(**options)
@@ -243,7 +244,7 @@ def run(options: dict[str, Any]) -> int:
         print(f"{MARKS['fail']}  settings     {exc}")
         print("verdict: FAIL (the options do not resolve; setup() would raise the same error)")
         return 1
-    report = checks(settings)
+    report = checks(settings, stale_after)
     for check in report:
         print(f"{MARKS[check.verdict]}  {check.name:<12} {check.detail}")
     failed = sum(c.verdict == "fail" for c in report)

@@ -138,6 +138,13 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--max-bytes", help="as setup(max_bytes=...)")
     doctor.add_argument("--keep", help="as setup(keep=...)")
     doctor.add_argument(
+        "--stale-after",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="a rotation segment older than this was left by an interrupted rotation (60)",
+    )
+    doctor.add_argument(
         "-o",
         "--option",
         action="append",
@@ -197,7 +204,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             if not sep:
                 parser.error(f"-o {item!r}: give NAME=VALUE, e.g. -o compress=true")
             options[name.strip()] = value
-        return _doctor.run(options)
+        return _doctor.run(options, stale_after=args.stale_after)
     if args.command == "fetch":
         from dual_log import _fetch
 
