@@ -24,7 +24,8 @@ from typing import IO, TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-CHUNK = 1 << 20
+# Bytes read (and decompressed) at a time: a few of these per file open is the memory used.
+CHUNK = 1 << 18
 GZIP_MAGIC = b"\x1f\x8b"
 # zlib's window bits for "gzip header and trailer" (16) + the largest window (15).
 GZIP_WBITS = 31
@@ -92,12 +93,17 @@ def chunks(stream: IO[bytes], label: str) -> Iterator[bytes]:
     data = first
     while data:
         try:
-            yield decompressor.decompress(data)
-            # Concatenated gzip members are one file to gzip -d: carry on with the next.
-            while decompressor.eof and decompressor.unused_data:
-                rest = decompressor.unused_data
-                decompressor = zlib.decompressobj(GZIP_WBITS)
-                yield decompressor.decompress(rest)
+            while data:
+                # Bounded output: a well-compressed chunk would otherwise inflate tenfold.
+                out = decompressor.decompress(data, CHUNK)
+                data = decompressor.unconsumed_tail
+                if out:
+                    yield out
+                if decompressor.eof:
+                    # Concatenated gzip members are one file to gzip -d: on to the next.
+                    data = decompressor.unused_data
+                    if data:
+                        decompressor = zlib.decompressobj(GZIP_WBITS)
         except zlib.error as exc:
             warn(f"{label}: damaged gzip data ({exc}); read as far as it goes")
             return

@@ -93,11 +93,15 @@ def parse_moment(value: str, option: str, now: float | None = None) -> bytes:
     return parsed
 
 
+# json.loads without its per-call checks (bytes encoding detection, keyword handling).
+_decode = json.JSONDecoder().decode
+
+
 def loads(line: bytes) -> dict[str, Any] | None:
     """The JSON object on ``line``, or None if the line is not one."""
     try:
-        value = json.loads(line)
-    except ValueError:  # also UnicodeDecodeError
+        value = _decode(line.decode())
+    except ValueError:  # also UnicodeDecodeError: dual_log writes UTF-8 only
         return None
     return value if isinstance(value, dict) else None
 

@@ -226,7 +226,11 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         )
     except ValueError as exc:
         parser.error(str(exc))
-    printer = Printer(sys.stdout.buffer, as_json=args.json, colour=_colour(args.color))
+    # A buffer of our own: with PYTHONUNBUFFERED set, sys.stdout.buffer writes each line
+    # with its own system call, which costs more than reading the line did.
+    sys.stdout.flush()
+    out = os.fdopen(sys.stdout.fileno(), "wb", buffering=1 << 16, closefd=False)
+    printer = Printer(out, as_json=args.json, colour=_colour(args.color))
     if args.command == "cat":
         from dual_log import _cat
 
