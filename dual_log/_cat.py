@@ -34,6 +34,6 @@ def run(inputs: list[str], filters: Filters, printer: Printer) -> int:
     if counts.not_json:
         _read.warn(
             f"{counts.not_json} line(s) were not JSON records (text lines, or lines cut "
-            "short); they are shown as they are, where they were in their file"
+            "short); each is shown as it is, where it was in its file (on stderr with --json)"
         )
     return 1 if failed or any(source.failed for source in sources) else 0

@@ -231,3 +231,12 @@ def test_damaged_inputs_are_shown_warned_about_and_never_crash(
     assert missing.returncode == 1
     assert "nowhere: no such file or folder" in missing.stderr
     assert len(missing.stdout.splitlines()) == COUNT
+
+
+def test_without_paths_the_folder_setup_would_write_is_read(machines: Path) -> None:
+    """`dual-log cat` alone reads the folder of DUAL_LOG_PATH, as setup() resolves it."""
+    env = {**machine_env("m-one"), "DUAL_LOG_PATH": str(machines / "m-two" / "app.log")}
+    done = run("cat", "--json", "--level", "INFO", env=env)
+    assert done.returncode == 0, done.stderr
+    assert {r["fly_machine"] for r in records(done.stdout)} == {"m-two"}
+    assert len(records(done.stdout)) == COUNT
