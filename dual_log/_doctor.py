@@ -171,8 +171,16 @@ def checks(settings: Settings, stale_after: float = STRANDED_AFTER) -> list[Chec
 
     files = _log_files(folder, name)
     used = sum(os.stat(f).st_size for f in files if os.path.isfile(f))
-    free = shutil.disk_usage(folder).free
-    min_free = int(getattr(settings, "min_free", 0) or 0)  # an option newer versions have
+    usage = shutil.disk_usage(folder)
+    free = usage.free
+    # min_free (space the log leaves free on the volume) exists in newer Settings: a Space
+    # with bytes_of(total), or a plain byte count; absent, nothing is kept free.
+    min_free: Any = getattr(settings, "min_free", None)
+    keep_free = 0
+    if min_free:
+        keep_free = (
+            int(min_free.bytes_of(usage.total)) if hasattr(min_free, "bytes_of") else int(min_free)
+        )
     if settings.max_bytes == 0:
         found.append(
             Check(
@@ -189,9 +197,9 @@ def checks(settings: Settings, stale_after: float = STRANDED_AFTER) -> list[Chec
             f"{_size(need)} (max_bytes x (keep + 1))"
         )
         if min_free:
-            detail += f" + {_size(min_free)} kept free (min_free)"
+            detail += f" + {_size(keep_free)} kept free (min_free={min_free})"
         found.append(
-            Check("free space", "ok" if free + used >= need + min_free else "warn", detail)
+            Check("free space", "ok" if free + used >= need + keep_free else "warn", detail)
         )
 
     segments = [f for f in files if ".rotate." in os.path.basename(f)]
