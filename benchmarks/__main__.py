@@ -4,6 +4,7 @@
     .venv/bin/python -m benchmarks --quick    # tiny sizes: checks the scripts, not speed
     .venv/bin/python -m benchmarks --parts percall,multiproc --no-doc
     .venv/bin/python -m benchmarks capture    # dual-log capture vs the Node example
+    .venv/bin/python -m benchmarks reader     # only the reader: dual-log cat vs zcat|jq
 
 Run it from the repository root on a machine doing nothing else: ratios within one run
 are what count, absolute numbers move with the machine.
@@ -18,10 +19,10 @@ import sys
 import time
 from typing import Any
 
-from benchmarks import _configs, _e2e, _multiproc, _percall, _report
+from benchmarks import _configs, _e2e, _multiproc, _percall, _reader, _report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PARTS = ("percall", "breakdown", "multiproc", "e2e")
+PARTS = ("percall", "breakdown", "multiproc", "e2e", "reader")
 COMMAND = ".venv/bin/python -m benchmarks"
 
 
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--connections", type=int, default=8, help="end-to-end connections (8)")
     parser.add_argument("--e2e-rounds", type=int, help="end-to-end rounds per application (3)")
+    parser.add_argument("--reader-mb", type=float, help="reader: MB of JSON lines per machine (50)")
     parser.add_argument("--doc", default=os.path.join(ROOT, "docs", "PERFORMANCE.md"),
                         help="Markdown file whose benchmark blocks are rewritten")  # fmt: skip
     parser.add_argument("--chart", default=os.path.join(ROOT, "docs", "per_call_cost.png"),
@@ -57,11 +59,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen parts; return the exit status."""
-    given = sys.argv[1:] if argv is None else argv
-    if given[:1] == ["capture"]:  # its own command: it needs nats-server and Node
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["capture"]:  # its own command: it needs nats-server and Node
         from benchmarks import _capture
 
-        return _capture.main(given[1:])
+        return _capture.main(argv[1:])
+    if argv[:1] == ["reader"]:  # the reader alone: python -m benchmarks reader
+        argv = ["--parts", "reader", *argv[1:]]
     args = _parser().parse_args(argv)
     quick = args.quick
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
@@ -128,8 +133,17 @@ def main(argv: list[str] | None = None) -> int:
         results["e2e"]["missing"] = missing
         loader = results["e2e"]["loader"]
         blocks["e2e"] = _report.e2e_table(results["e2e"])
-    command = COMMAND + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
-    blocks["machine"] = _report.machine(loader) + f"\n- Command: `{command.strip()}`"
+    command = COMMAND + (" " + " ".join(argv)).rstrip()
+    described = _report.machine(loader) + f"\n- Command: `{command.strip()}`"
+    if "reader" in parts:
+        results["reader"] = _reader.run(
+            mb_per_machine=args.reader_mb or (0.5 if quick else 50.0),
+            repeats=1 if quick else 3,
+            progress=progress,
+        )
+        blocks["reader"] = _reader.table(results["reader"], described)
+    if parts != ["reader"]:  # the reader's block describes its own machine
+        blocks["machine"] = described
     for name in ("machine", *PARTS):
         if name in blocks:
             print(f"\n## {name}\n\n{blocks[name]}")

@@ -92,3 +92,22 @@ def test_end_to_end_table_serves_the_minimal_app_with_each_logging_setup(
     assert (
         "| minimal | dual_log, queue=True (default) |" in (tmp_path / "PERFORMANCE.md").read_text()
     )
+
+
+def test_reader_benchmark_compares_dual_log_cat_with_the_shell_pipelines(
+    python: str, tmp_path: Path
+) -> None:
+    """`benchmarks reader --quick` runs every reader command; the same records come out of
+    dual-log cat and of the jq and sort pipelines, and only the reader's block is written."""
+    results = _run(python, tmp_path, "--parts", "reader")
+    rows = {row["label"]: row for row in results["reader"]["rows"]}
+    assert all(_sane(row["wall_s"]) and _sane(row["rss_mb"]) for row in rows.values())
+    assert rows["dual-log cat --json"]["lines"] == rows["zcat -f | sort"]["lines"] > 1000
+    jq = "zcat -f | jq -c 'select(.level==\"ERROR\")'"
+    if jq in rows:  # jq is installed
+        assert rows[jq]["lines"] == rows["dual-log cat --level ERROR --json"]["lines"] > 0
+    doc = (tmp_path / "PERFORMANCE.md").read_text()
+    assert "<!-- benchmarks:reader -->" in doc
+    assert "- Python: " in doc.split("<!-- benchmarks:reader -->")[1]
+    # The shared machine block is left as it was (here: the template's empty one).
+    assert "<!-- benchmarks:machine -->\n<!-- /benchmarks:machine -->" in doc

@@ -1,0 +1,256 @@
+"""``dual-log doctor``: is the log folder there, a volume, writable and big enough?
+
+The options are resolved by ``Settings.resolve``, as ``setup()`` resolves them (options
+given > ``DUAL_LOG_*`` variables > defaults), so the check is of the file ``setup()``
+would write. Each check prints one line, ``ok``, ``warn`` or ``FAIL``; any ``FAIL``
+makes the exit status 1. The doctor creates no file of the log itself (a lock file
+made by root could lock out an application running as another user): only a scratch
+file, removed at once, to prove the folder takes new files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import stat
+import time
+from typing import Any
+
+from dual_log._logfile import STRANDED_AFTER, lock_path
+from dual_log._settings import Settings
+
+MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+
+
+@dataclasses.dataclass
+class Check:
+    """One line of the report."""
+
+    name: str
+    verdict: str  # "ok", "warn" or "fail"
+    detail: str
+
+
+def _size(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} TiB"  # pragma: no cover  # the loop returns at GiB
+
+
+def _mount_point(folder: str) -> str:
+    path = os.path.realpath(folder)
+    while not os.path.ismount(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def _log_files(folder: str, name: str) -> list[str]:
+    return sorted(
+        os.path.join(folder, n) for n in os.listdir(folder) if n == name or n.startswith(name + ".")
+    )
+
+
+def _write_test(folder: str, mode: int) -> str | None:
+    """Create, append to, rename and remove a scratch file; the first error, or None."""
+    scratch = os.path.join(folder, f".__dual_log_doctor.{os.getpid()}.{time.monotonic_ns()}")
+    moved = scratch + ".renamed"
+    step = "create"
+    try:
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            step = "write to"
+            os.write(fd, b"dual-log doctor\n")
+        finally:
+            os.close(fd)
+        step = "append to"
+        fd = os.open(scratch, os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, b"appended\n")
+        finally:
+            os.close(fd)
+        step = "rename"
+        os.rename(scratch, moved)
+        step = "remove"
+        os.remove(moved)
+    except OSError as exc:
+        for leftover in (scratch, moved):
+            if os.path.lexists(leftover):
+                with contextlib.suppress(OSError):
+                    os.remove(leftover)
+        return f"cannot {step} a file in {folder}: {exc.strerror or exc}"
+    return None
+
+
+def checks(settings: Settings, stale_after: float = STRANDED_AFTER) -> list[Check]:
+    """Every check of ``settings``' log folder, in order; segments older than
+    ``stale_after`` seconds count as left by an interrupted rotation."""
+    path = os.path.abspath(settings.path)
+    folder, name = os.path.split(path)
+    found = [
+        Check(
+            "settings",
+            "ok",
+            f"path={path} max_bytes={settings.max_bytes} keep={settings.keep} "
+            f"compress={settings.compress} file_mode={settings.file_mode:04o}",
+        )
+    ]
+    if not os.path.isdir(folder):
+        if os.path.exists(folder):
+            found.append(Check("folder", "fail", f"{folder} is not a folder"))
+        elif settings.create_dirs:
+            found.append(
+                Check(
+                    "folder",
+                    "warn",
+                    f"{folder} does not exist; setup() will create it (create_dirs), on "
+                    "whatever disk holds its parent: is the volume mounted?",
+                )
+            )
+        else:
+            found.append(
+                Check(
+                    "folder",
+                    "fail",
+                    f"{folder} does not exist: is the volume mounted there? (fly.toml: "
+                    f"[[mounts]] destination = '{folder}')",
+                )
+            )
+        return found
+    found.append(Check("folder", "ok", f"{folder} exists"))
+
+    mount = _mount_point(folder)
+    if mount == "/":
+        found.append(
+            Check(
+                "volume",
+                "warn",
+                f"{folder} is on the root file system, not a mounted volume: the files "
+                "go to the machine's own disk and are lost with it",
+            )
+        )
+    else:
+        found.append(Check("volume", "ok", f"{folder} is on the volume mounted at {mount}"))
+
+    problem = _write_test(folder, settings.file_mode)
+    writable = problem is None
+    found.append(
+        Check("write", "fail", problem)
+        if problem
+        else Check("write", "ok", f"this user can create, append to and rename files in {folder}")
+    )
+
+    for label, target in (("log file", path), ("lock file", lock_path(path))):
+        if not os.path.lexists(target):
+            found.append(
+                Check(
+                    label,
+                    "ok" if writable else "fail",
+                    f"{target} not there yet; the first write "
+                    + ("creates it" if writable else "cannot create it"),
+                )
+            )
+            continue
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_APPEND)
+            os.close(fd)
+            found.append(Check(label, "ok", f"{target} opens for appending"))
+        except OSError as exc:
+            found.append(Check(label, "fail", f"cannot open {target}: {exc.strerror or exc}"))
+
+    files = _log_files(folder, name)
+    used = sum(os.stat(f).st_size for f in files if os.path.isfile(f))
+    usage = shutil.disk_usage(folder)
+    free = usage.free
+    # min_free (space the log leaves free on the volume) exists in newer Settings: a Space
+    # with bytes_of(total), or a plain byte count; absent, nothing is kept free.
+    min_free: Any = getattr(settings, "min_free", None)
+    keep_free = 0
+    if min_free:
+        keep_free = (
+            int(min_free.bytes_of(usage.total)) if hasattr(min_free, "bytes_of") else int(min_free)
+        )
+    if settings.max_bytes == 0:
+        found.append(
+            Check(
+                "free space",
+                "warn",
+                f"{_size(free)} free; max_bytes=0 sets no size limit, so the file grows "
+                "until the volume is full",
+            )
+        )
+    else:
+        need = settings.max_bytes * (settings.keep + 1)
+        detail = (
+            f"{_size(free)} free + {_size(used)} used by the log; it needs up to "
+            f"{_size(need)} (max_bytes x (keep + 1))"
+        )
+        if min_free:
+            detail += f" + {_size(keep_free)} kept free (min_free={min_free})"
+        found.append(
+            Check("free space", "ok" if free + used >= need + keep_free else "warn", detail)
+        )
+
+    segments = [f for f in files if ".rotate." in os.path.basename(f)]
+    stale = [f for f in segments if os.stat(f).st_ctime <= time.time() - stale_after]
+    if stale:
+        found.append(
+            Check(
+                "segments",
+                "warn",
+                f"{', '.join(os.path.basename(f) for f in stale)}: left by a rotation that "
+                "was interrupted; its records are there (dual-log cat reads them)",
+            )
+        )
+    else:
+        found.append(Check("segments", "ok", "no segment left by an interrupted rotation"))
+
+    modes = []
+    for target in [*files, lock_path(path)]:
+        try:
+            info = os.stat(target)
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode):
+            modes.append((os.path.basename(target), stat.S_IMODE(info.st_mode)))
+    odd = [f"{n} {m:04o}" for n, m in modes if m != settings.file_mode]
+    if odd:
+        found.append(
+            Check(
+                "file modes",
+                "warn",
+                f"{', '.join(odd)}; file_mode is {settings.file_mode:04o}",
+            )
+        )
+    else:
+        found.append(
+            Check(
+                "file modes",
+                "ok",
+                f"{len(modes)} file(s), all {settings.file_mode:04o}" if modes else "no file yet",
+            )
+        )
+    return found
+
+
+def run(options: dict[str, Any], *, stale_after: float = STRANDED_AFTER) -> int:
+    """Resolve ``options`` as setup() does, print every check and a verdict; 0 or 1."""
+    try:
+        settings = Settings.resolve(**options)
+    except (TypeError, ValueError) as exc:
+        print(f"{MARKS['fail']}  settings     {exc}")
+        print("verdict: FAIL (the options do not resolve; setup() would raise the same error)")
+        return 1
+    report = checks(settings, stale_after)
+    for check in report:
+        print(f"{MARKS[check.verdict]}  {check.name:<12} {check.detail}")
+    failed = sum(c.verdict == "fail" for c in report)
+    warned = sum(c.verdict == "warn" for c in report)
+    if failed:
+        print(f"verdict: FAIL ({failed} check(s) failed, {warned} warning(s))")
+        return 1
+    print("verdict: OK" + (f" ({warned} warning(s))" if warned else ""))
+    return 0
