@@ -77,3 +77,24 @@ def test_a_failing_stdout_reports_once_and_the_file_goes_on(
     assert "cannot write to stdout: ValueError: I/O operation on closed file" in err
     assert "Traceback" not in err
     assert (dual.stdout_missed, dual.file_written) == (20, 20)
+
+
+def test_a_parent_that_is_a_file_is_named_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A log folder under a regular file: the message names the file, not an unmounted volume."""
+    blocker = tmp_path / "logs"
+    blocker.write_text("not a folder")
+    dual = dual_log.setup(path=str(blocker / "app.log"), stdout=False)
+    logging.getLogger("app").info("record")
+    dual.flush(timeout=0.5)
+    err = capsys.readouterr().err
+    assert err.count("dual_log: ") == 1
+    assert f"{blocker} is a file, not a folder" in err
+    assert "mounted" not in err
+
+
+def test_a_path_that_is_a_folder_is_refused_at_setup(tmp_path: Path) -> None:
+    """path= naming an existing folder is a ValueError at set-up, naming the option."""
+    with pytest.raises(ValueError, match=r"invalid path=.*a file path, not a folder"):
+        dual_log.setup(path=str(tmp_path))

@@ -68,6 +68,23 @@ def test_time_rotation(log_path: Path) -> None:
     assert sorted(int(r["message"].split()[1]) for r in records) == list(range(sent))
 
 
+def test_max_age_days_runs_after_a_time_rotation(log_path: Path) -> None:
+    """With when=, a rotated file that ages past max_age_days goes at the next rotation."""
+    handler = dual_log.FileHandler(log_path, when="S", keep=20, max_age_days=1, queue=False)
+    _fill(handler, 3)
+    old = log_path.parent / "app.log.9"  # appears while the handler is open
+    old.write_text("{}\n")
+    ancient = time.time() - 3 * 86400
+    os.utime(old, (ancient, ancient))
+    time.sleep(1.1)  # into the next second: the next record rotates
+    _fill(handler, 3)
+    handler.close()
+    names = [p.name for p in files(log_path)]
+    assert "app.log.9" not in names
+    assert "app.log.10" not in names
+    assert "app.log.1" in names
+
+
 def test_max_age_days_deletes_old_rotated_files_only(log_path: Path) -> None:
     """Rotated files older than max_age_days go; recent ones and the live file stay."""
     old = log_path.parent / "app.log.7"

@@ -354,6 +354,10 @@ def test_lock_folder_not_writable(
     run = exercise(app, path, None, lambda: nobody_folder.chmod(0o755))
     check(run, measure, "lock file's folder not writable (0555, app runs as nobody)",
           mode_name(queue), "EACCES")  # fmt: skip
+    # The folder's fault, named as such: not the lock file's, not an unmounted volume.
+    (fault,) = fault_lines(app.dual_log_lines(), path)
+    assert f"cannot create files in {nobody_folder}" in fault
+    assert "mounted" not in fault
 
 
 def test_rotation_that_cannot_rename_is_reported_once(
