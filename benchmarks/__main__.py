@@ -5,6 +5,7 @@
     .venv/bin/python -m benchmarks --parts percall,multiproc --no-doc
     .venv/bin/python -m benchmarks capture    # dual-log capture vs the Node example
     .venv/bin/python -m benchmarks reader     # only the reader: dual-log cat vs zcat|jq
+    .venv/bin/python -m benchmarks soak       # minutes of rotating and gzipping one file
 
 Run it from the repository root on a machine doing nothing else: ratios within one run
 are what count, absolute numbers move with the machine.
@@ -65,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import _capture
 
         return _capture.main(argv[1:])
+    if argv[:1] == ["soak"]:  # minutes of rotation and gzip under contention
+        from benchmarks import _soak
+
+        return _soak.main(argv[1:])
     if argv[:1] == ["reader"]:  # the reader alone: python -m benchmarks reader
         argv = ["--parts", "reader", *argv[1:]]
     args = _parser().parse_args(argv)
