@@ -48,7 +48,7 @@ def test_per_call_and_multi_process_tables_cover_every_configuration(
     assert percall["stdout"]["calls_cpu_ratio"] == 1.0
 
     stages = [row["stage"] for row in results["breakdown"]["rows"]]
-    assert stages == ["stdout", "dual_stdout", "dispatch", "copy", "handoff", "full"]
+    assert stages == ["stdout", "dual_stdout", "dispatch", "format", "full"]
     assert all(_sane(row["cpu_us"]) for row in results["breakdown"]["rows"])
 
     multiproc = {row["key"]: row for row in results["multiproc"]["rows"]}
