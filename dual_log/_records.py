@@ -65,23 +65,20 @@ def strip_ansi(text: str) -> str:
 
 
 def request_summary(request: object) -> str | None:
-    """A web request attached to a record as ``"GET /path?query"``, or None to leave it out.
+    """A web request as ``"GET /path?query"``, or None if ``request`` does not look like one.
 
-    Duck-typed on Django's ``HttpRequest`` (``method`` and ``get_full_path()`` or ``path``),
-    so no framework is imported. A socket (what ``django.server`` attaches) is left out:
-    its repr names the client's address and says nothing the message does not.
+    Duck-typed on Django's ``HttpRequest`` (``method``, and ``get_full_path()`` or
+    ``path``), so no framework is imported.
     """
-    if isinstance(request, socket.socket):
-        return None
     method = getattr(request, "method", None)
     try:
         full_path = getattr(request, "get_full_path", None)
         path = full_path() if callable(full_path) else getattr(request, "path", None)
-    except Exception:  # a half-built request; its class name still says what it was
-        path = None
+    except Exception:  # a half-built request: left to the JSON encoder's str()
+        return None
     if isinstance(method, str) and isinstance(path, str):
         return f"{method} {path}"
-    return f"<{type(request).__name__}>"
+    return None
 
 
 def safe_repr(value: object, limit: int = 2000) -> str:
@@ -129,17 +126,20 @@ def format_exception(exc_info: Any) -> str:
 
 
 def _tidy(fields: dict[str, Any]) -> None:
-    """Drop console-only extras and summarise a web request object, in a copy's dict."""
+    """Drop console-only extras and summarise a web request object, in a copy's dict.
+
+    A socket (what ``django.server`` attaches as ``request``) is left out: its repr names
+    the client's address and says nothing the message does not. Any other ``request``
+    that is not a web request (the application's own value) is kept as given.
+    """
     for name in CONSOLE_EXTRAS:
         fields.pop(name, None)
     request = fields.get("request")
-    if request is not None and not isinstance(
-        request, (str, int, float, dict, list, tuple)
-    ):  # plain values are the application's own data: kept as given
+    if isinstance(request, socket.socket):
+        del fields["request"]
+    elif request is not None and not isinstance(request, (str, bytes, int, float, dict, list)):
         summary = request_summary(request)
-        if summary is None:
-            del fields["request"]
-        else:
+        if summary is not None:
             fields["request"] = summary
 
 

@@ -216,3 +216,14 @@ def test_source_fields_are_opt_in(
         assert not set(fields) & set(data)
     else:
         assert {k: data[k] for k in fields} == fields
+
+
+def test_a_request_extra_of_the_applications_own_is_kept(logger: logging.Logger) -> None:
+    """Only web requests are summarised: another object named request keeps its str()."""
+
+    class Ticket:
+        def __str__(self) -> str:
+            return "ticket #7"
+
+    data = json.loads(dual_log.JsonFormatter().format(_record(logger, "x", request=Ticket())))
+    assert data["request"] == "ticket #7"
