@@ -2,8 +2,9 @@
 
 The platform ships stdout over its network; the file on a volume is the copy that
 survives when that pipeline does not. ``dual_log.setup()`` attaches both sinks to the
-root logger; the handler and formatter classes below can also be named from
-``logging.config.dictConfig`` (and so from Django's ``LOGGING``).
+root logger; ``dual_log.logging_config()`` returns the same pair as a
+``logging.config.dictConfig`` dict, and the handler and formatter classes below can be
+named from any such dict (and so from Django's ``LOGGING``).
 
 Framework integrations live in ``dual_log.django`` and ``dual_log.flask``, which this
 module never imports.
@@ -11,11 +12,12 @@ module never imports.
 
 from __future__ import annotations
 
+from dual_log._config import logging_config
 from dual_log._file import FileHandler
 from dual_log._formatting import JsonFormatter, TextFormatter
 from dual_log._lifecycle import flush_all, install_signal_handlers
 from dual_log._redact import MASK, SENSITIVE_KEYS, Redactor
-from dual_log._settings import OPTIONS, Settings
+from dual_log._settings import OPTIONS, Options, Settings
 from dual_log._setup import DualLog, setup
 from dual_log._stdout import StdoutHandler
 
@@ -28,6 +30,7 @@ __all__ = [
     "DualLog",
     "FileHandler",
     "JsonFormatter",
+    "Options",
     "Redactor",
     "Settings",
     "StdoutHandler",
@@ -35,5 +38,6 @@ __all__ = [
     "__version__",
     "flush_all",
     "install_signal_handlers",
+    "logging_config",
     "setup",
 ]

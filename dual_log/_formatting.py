@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
 from dual_log import _records, _settings
-from dual_log._redact import MASK, Redactor
+from dual_log._redact import MASK, SENSITIVE_KEYS, Redactor
 
 if TYPE_CHECKING:
+    import re
     from collections.abc import Callable, Iterable
 
 # Quoted in the README's option table and in integrations/*: amend them there if edited here.
@@ -42,10 +43,19 @@ class TextFormatter(logging.Formatter):
         style: ``"%"``, ``"{"`` or ``"$"``, as in ``logging.Formatter``.
         validate: check ``fmt`` against ``style`` at once.
         defaults: values for fields a record lacks, as in ``logging.Formatter``.
-        escape: escape CR, LF, other control characters and lone surrogates in the message,
-            so no message can forge a log line (default True).
-        redact: mask values of sensitive keys: True for ``dual_log.SENSITIVE_KEYS``, or
-            the key substrings to mask. Default False.
+        escape: remove ANSI colour sequences, and escape CR, LF, other control characters
+            and lone surrogates in the message, so no message can forge a log line or colour
+            one (default True).
+        redact: mask secrets (see the README's "Redaction"): True for
+            ``dual_log.SENSITIVE_KEYS`` and the text patterns, or the key substrings to use
+            instead. Default ``DUAL_LOG_REDACT``, else False.
+        redact_keys: key substrings to mask beside ``dual_log.SENSITIVE_KEYS`` (turns
+            redaction on). Default ``DUAL_LOG_REDACT_KEYS``, else none.
+        redact_patterns: regular expressions whose matches (or groups) are masked in text
+            (turns redaction on). Default ``DUAL_LOG_REDACT_PATTERNS``, else none.
+
+    Raises:
+        ValueError: a bad ``redact*`` value, naming the option.
     """
 
     def __init__(
@@ -57,7 +67,9 @@ class TextFormatter(logging.Formatter):
         *,
         defaults: Mapping[str, Any] | None = None,
         escape: bool = True,
-        redact: bool | Iterable[str] = False,
+        redact: bool | Iterable[str] | None = None,
+        redact_keys: Iterable[str] | str | None = None,
+        redact_patterns: Iterable[str | re.Pattern[str]] | str | None = None,
     ) -> None:
         super().__init__(
             fmt or TEXT_FORMAT,
@@ -67,7 +79,7 @@ class TextFormatter(logging.Formatter):
             defaults=defaults,
         )
         self.escape = escape
-        self.redactor = _redactor(redact)
+        self.redactor = _redactor(redact, redact_keys, redact_patterns)
 
     # UTC, like the JSON file's "time": the same record shows the same instant in both
     # sinks, whatever the machine's (or Django's TIME_ZONE's) local time. README: option table.
@@ -90,8 +102,7 @@ class TextFormatter(logging.Formatter):
     def format_copy(self, copy: logging.LogRecord) -> str:
         """Format ``copy``, a copy made by ``_records`` that this formatter may change."""
         try:
-            if copy.exc_info and not copy.exc_text:
-                copy.exc_text = _records.format_exception(copy.exc_info)
+            _records.exception_text(copy, self.redactor)
             # The copy's message is rendered already (args cleared): what follows is
             # logging.Formatter.format without rendering it a second time.
             message = str(copy.msg)
@@ -116,9 +127,10 @@ class TextFormatter(logging.Formatter):
             return self._fallback(copy, exc)
 
     def _fallback(self, record: logging.LogRecord, exc: Exception) -> str:
+        message = _fallback_text(_records.safe_repr(getattr(record, "msg", None)), self.redactor)
         return (
             f"{getattr(record, 'levelname', '?')} {getattr(record, 'name', '?')} "
-            f"{_records.escape_text(_records.safe_repr(getattr(record, 'msg', None)))} "
+            f"{_records.escape_text(message)} "
             f"[dual_log: record not formatted: {type(exc).__name__}]"
         )
 
@@ -129,8 +141,11 @@ class JsonFormatter(_BaseJsonFormatter):
     Each object has ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``, ``pid``,
     every ``extra`` field, ``exc_info``/``stack_info`` when present, ``static_fields``, and on
     Fly.io ``fly_app``, ``fly_region``, ``fly_machine`` and ``host``. Line breaks and other
-    control characters are JSON-escaped, so one record is always exactly one line. Values
-    JSON cannot encode are written as their ``str``, else their ``repr``, else a placeholder.
+    control characters are JSON-escaped, so one record is always exactly one line; ANSI
+    colour sequences are removed from the message and the traceback, uvicorn's
+    ``color_message`` is left out, and a request object Django attaches is written as
+    ``"GET /path"`` (a socket is left out). Values JSON cannot encode are written as their
+    ``str``, else their ``repr``, else a placeholder.
 
     Args:
         fmt: the fields to take from the record, as python-json-logger reads them; default
@@ -138,14 +153,19 @@ class JsonFormatter(_BaseJsonFormatter):
         datefmt: used only if ``fmt`` names ``asctime``.
         style: ``"%"``, ``"{"``, ``"$"`` or ``","``, as python-json-logger reads them.
         validate: check ``fmt`` against ``style`` at once.
-        static_fields: fields added to every record.
+        static_fields: fields added to every record. Default ``DUAL_LOG_STATIC_FIELDS``.
         platform_fields: add the Fly.io fields above when ``FLY_*`` variables are set.
+            Default ``DUAL_LOG_PLATFORM_FIELDS``, else True.
+        source_fields: add ``lineno``, ``funcName``, ``module``, ``threadName`` and
+            ``processName``. Default ``DUAL_LOG_SOURCE_FIELDS``, else False.
         rename_fields: output names for record fields; default ``levelname`` -> ``level``,
             ``name`` -> ``logger``, ``process`` -> ``pid``.
         time_field: the key of the UTC timestamp, or ``None`` for no timestamp.
-        redact: mask values of sensitive keys: True for ``dual_log.SENSITIVE_KEYS``, or
-            the key substrings to mask. Default False.
+        redact, redact_keys, redact_patterns: as for ``TextFormatter``.
         **kwargs: any other python-json-logger ``JsonFormatter`` argument.
+
+    Raises:
+        ValueError: a bad value of a dual_log argument, naming the option.
     """
 
     def __init__(
@@ -155,15 +175,25 @@ class JsonFormatter(_BaseJsonFormatter):
         style: str = "%",
         validate: bool = True,
         *,
-        static_fields: Mapping[str, Any] | None = None,
-        platform_fields: bool = True,
+        static_fields: Mapping[str, Any] | str | None = None,
+        platform_fields: bool | None = None,
+        source_fields: bool | None = None,
         rename_fields: Mapping[str, str] | None = None,
         time_field: str | None = "time",
-        redact: bool | Iterable[str] = False,
+        redact: bool | Iterable[str] | None = None,
+        redact_keys: Iterable[str] | str | None = None,
+        redact_patterns: Iterable[str | re.Pattern[str]] | str | None = None,
         **kwargs: Any,
     ) -> None:
-        fields = _settings.platform_fields() if platform_fields else {}
-        fields.update(_settings.parse_fields(static_fields))
+        options = _settings.resolve(
+            {
+                "static_fields": static_fields,
+                "platform_fields": platform_fields,
+                "source_fields": source_fields,
+            }
+        )
+        fields = _settings.platform_fields() if options["platform_fields"] else {}
+        fields.update(options["static_fields"])
         super().__init__(
             fmt or JSON_FIELDS,
             datefmt,
@@ -174,7 +204,8 @@ class JsonFormatter(_BaseJsonFormatter):
             **kwargs,
         )
         self.time_field = time_field
-        self.redactor = _redactor(redact)
+        self.source_fields: bool = options["source_fields"]
+        self.redactor = _redactor(redact, redact_keys, redact_patterns)
         self._encoder: tuple[tuple[Any, ...], json.JSONEncoder] | None = None
 
     def add_fields(
@@ -183,10 +214,18 @@ class JsonFormatter(_BaseJsonFormatter):
         record: logging.LogRecord,
         message_dict: dict[str, Any],
     ) -> None:
-        """Put the timestamp first, then python-json-logger's fields."""
+        """Put the timestamp first, then python-json-logger's fields, then the source's."""
         if self.time_field:
             log_data[self.time_field] = _utc_time(record.created)
         super().add_fields(log_data, record, message_dict)
+        if self.source_fields:
+            log_data.update(
+                lineno=record.lineno,
+                funcName=record.funcName,
+                module=record.module,
+                threadName=record.threadName,
+                processName=record.processName,
+            )
 
     def format(self, record: logging.LogRecord) -> str:
         """Format a copy of ``record`` as one JSON line; never raises, never changes ``record``."""
@@ -198,9 +237,12 @@ class JsonFormatter(_BaseJsonFormatter):
 
     def format_copy(self, copy: logging.LogRecord) -> str:
         """Format ``copy``, a copy made by ``_records`` that this formatter may change."""
-        if copy.exc_info and not copy.exc_text:
-            copy.exc_text = _records.format_exception(copy.exc_info)
+        exc_text = _records.exception_text(copy, self.redactor)
+        if exc_text:
+            copy.exc_text = _records.strip_ansi(exc_text)
         copy.exc_info = None  # the text above is what python-json-logger then writes
+        if isinstance(copy.msg, str):
+            copy.msg = _records.strip_ansi(copy.msg)
         try:
             return super().format(copy)
         except Exception as exc:  # circular or non-string-keyed extras, a raising default
@@ -220,14 +262,35 @@ class JsonFormatter(_BaseJsonFormatter):
         return str(cached[1].encode(log_data))
 
 
-def _redactor(redact: bool | Iterable[str]) -> Redactor | None:
-    if redact is True:
-        return Redactor()
-    if redact is False or redact is None:
+def _redactor(
+    redact: bool | Iterable[str] | None,
+    redact_keys: Iterable[str] | str | None,
+    redact_patterns: Iterable[str | re.Pattern[str]] | str | None,
+) -> Redactor | None:
+    """The formatter's Redactor, or None (no cost at all) when redaction is off.
+
+    Arguments left out follow ``DUAL_LOG_REDACT*``, as ``setup()`` resolves them.
+    """
+    keys: Iterable[str] = SENSITIVE_KEYS
+    if redact is not None and not isinstance(redact, bool):  # the key substrings themselves
+        keys = [redact] if isinstance(redact, str) else list(redact)
+        redact = True
+    options = _settings.resolve(
+        {"redact": redact, "redact_keys": redact_keys, "redact_patterns": redact_patterns}
+    )
+    if not _settings.redaction_on(options):
         return None
-    if isinstance(redact, str):
-        return Redactor([redact])
-    return Redactor(redact)
+    return Redactor([*keys, *options["redact_keys"]], options["redact_patterns"])
+
+
+def _fallback_text(text: str, redactor: Redactor | None) -> str:
+    """Text for a fallback line; with redaction on, masked, or withheld if masking fails."""
+    if redactor is None:
+        return text
+    try:
+        return redactor.text(text)
+    except Exception:  # not expected: the patterns only read text
+        return "<not shown, could not be redacted>"
 
 
 # The last second formatted, and its text up to the fraction: records come in bursts
@@ -277,9 +340,11 @@ def _fallback_json(record: logging.LogRecord, formatter: JsonFormatter, error: E
         level=record.levelname,
         logger=record.name,
         # With redaction on, mapping arguments may hold secrets: the template alone then.
-        message=_records.render_message(record)
+        message=_fallback_text(_records.render_message(record), redactor)
         if redactor is None or not isinstance(record.args, Mapping)
-        else f"{_records.safe_repr(record.msg)} [dual_log: arguments not shown]",
+        else _fallback_text(
+            f"{_records.safe_repr(record.msg)} [dual_log: arguments not shown]", redactor
+        ),
         pid=record.process,
     )
     for key, value in record.__dict__.items():

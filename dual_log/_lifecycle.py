@@ -39,6 +39,11 @@ _live: weakref.WeakSet[FileHandler] = weakref.WeakSet()
 _hooks_installed = False
 _previous: dict[int, Any] = {}
 _lock = threading.Lock()
+# Who relies on the signal flush: the file handlers of setup() calls, released by
+# DualLog.close(); and whoever installed it without saying (a FileHandler built with
+# handle_signals=True, an application's own call), which no close() can speak for.
+_claims: weakref.WeakSet[Any] = weakref.WeakSet()
+_unowned = False
 
 
 class _Anchor:
@@ -95,14 +100,21 @@ def flush_all(timeout: float = SIGNAL_FLUSH_SECONDS) -> None:
         handler.flush(max(0.0, deadline - time.monotonic()))
 
 
-def install_signal_handlers() -> bool:
+def install_signal_handlers(owner: object = None) -> bool:
     """Flush queued records on SIGTERM and SIGINT, then pass the signal on.
 
     Returns False (and changes nothing) outside the main thread, where Python does not
-    allow signal handlers to be set. Calling it again changes nothing either.
+    allow signal handlers to be set. Calling it again changes nothing either. With an
+    ``owner``, ``release_signal_handlers(owner)`` undoes it once no one else relies on it;
+    without, it stays until ``uninstall_signal_handlers()``.
     """
+    global _unowned
     if threading.current_thread() is not threading.main_thread():
         return False
+    if owner is None:
+        _unowned = True
+    else:
+        _claims.add(owner)
     for signum in SIGNALS:
         current = signal.getsignal(signum)
         if current is _on_signal:
@@ -112,10 +124,21 @@ def install_signal_handlers() -> bool:
     return True
 
 
+def release_signal_handlers(owner: object) -> None:
+    """Drop ``owner``'s claim on the flush; uninstall it if that was the last one."""
+    if owner in _claims:
+        _claims.discard(owner)
+        if not _claims and not _unowned:
+            uninstall_signal_handlers()
+
+
 def uninstall_signal_handlers() -> None:
     """Put back the handlers that were there before, where ours is still installed."""
+    global _unowned
     if threading.current_thread() is not threading.main_thread():
         return
+    _claims.clear()
+    _unowned = False
     for signum, previous in list(_previous.items()):
         if signal.getsignal(signum) is _on_signal:
             signal.signal(signum, previous)

@@ -4,11 +4,17 @@ Both sinks receive the very same ``LogRecord``. The stdlib ``Formatter.format`` 
 ``record.message``, ``record.asctime`` and caches ``record.exc_text`` on it, so what one
 sink's formatter computes would leak into the other's. dual_log's formatters work on a
 shallow copy (``view``) instead and leave the caller's record exactly as it was.
+
+The copy is also cleaned of what servers attach for their own consoles: uvicorn's
+``color_message`` (the message again, with colours), and the ``request`` Django attaches
+(an ``HttpRequest``, or for ``django.server`` a socket), which becomes ``"GET /path"``
+or is left out.
 """
 
 from __future__ import annotations
 
 import re
+import socket
 import traceback
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +28,15 @@ if TYPE_CHECKING:
 # separators, and lone surrogates (undecodable bytes read with surrogateescape).
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# ANSI escape sequences (ECMA-48), which colour a console and are noise anywhere else:
+# OSC (ESC ] ... BEL or ESC \\, e.g. a terminal title or link), CSI (ESC [ or the 8-bit
+# CSI, parameters, a final byte: colours, cursor moves), and the other ESC sequences.
+_ANSI = re.compile(
+    r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b[ -/]*[0-~]"
+)
+# Extras that servers attach for their own console formatters: uvicorn's coloured copy of
+# the message.
+CONSOLE_EXTRAS = ("color_message",)
 # LogRecord has no __new__ of its own: a copy is made without running __init__.
 _new = object.__new__
 
@@ -35,10 +50,35 @@ def _escape_one(match: re.Match[str]) -> str:
 
 
 def escape_text(text: str) -> str:
-    """Escape control characters, line breaks and lone surrogates so text stays one line."""
+    """Remove ANSI escape sequences, then escape control characters, line breaks and lone
+    surrogates, so text stays one clean line."""
     if text.isprintable():  # the common case: one C-level scan, no regex
         return text
-    return _UNSAFE.sub(_escape_one, text)
+    return _UNSAFE.sub(_escape_one, _ANSI.sub("", text))
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without ANSI escape sequences (colours, cursor moves, terminal titles)."""
+    if text.isprintable():  # ESC is not printable: one C-level scan decides
+        return text
+    return _ANSI.sub("", text)
+
+
+def request_summary(request: object) -> str | None:
+    """A web request as ``"GET /path?query"``, or None if ``request`` does not look like one.
+
+    Duck-typed on Django's ``HttpRequest`` (``method``, and ``get_full_path()`` or
+    ``path``), so no framework is imported.
+    """
+    method = getattr(request, "method", None)
+    try:
+        full_path = getattr(request, "get_full_path", None)
+        path = full_path() if callable(full_path) else getattr(request, "path", None)
+    except Exception:  # a half-built request: left to the JSON encoder's str()
+        return None
+    if isinstance(method, str) and isinstance(path, str):
+        return f"{method} {path}"
+    return None
 
 
 def safe_repr(value: object, limit: int = 2000) -> str:
@@ -85,21 +125,57 @@ def format_exception(exc_info: Any) -> str:
     return text[:-1] if text.endswith("\n") else text
 
 
+def _tidy(fields: dict[str, Any]) -> None:
+    """Drop console-only extras and summarise a web request object, in a copy's dict.
+
+    A socket (what ``django.server`` attaches as ``request``) is left out: its repr names
+    the client's address and says nothing the message does not. Any other ``request``
+    that is not a web request (the application's own value) is kept as given.
+    """
+    for name in CONSOLE_EXTRAS:
+        fields.pop(name, None)
+    request = fields.get("request")
+    if isinstance(request, socket.socket):
+        del fields["request"]
+    elif request is not None and not isinstance(request, (str, bytes, int, float, dict, list)):
+        summary = request_summary(request)
+        if summary is not None:
+            fields["request"] = summary
+
+
+def exception_text(copy: logging.LogRecord, redactor: Redactor | None) -> str | None:
+    """The copy's traceback as text (rendered once, cached on the copy), masked if asked."""
+    if copy.exc_info and not copy.exc_text:
+        text = format_exception(copy.exc_info)
+        copy.exc_text = redactor.text(text) if redactor is not None else text
+    return copy.exc_text
+
+
 def view(record: logging.LogRecord, redactor: Redactor | None = None) -> logging.LogRecord:
     """A shallow copy of ``record`` with its message already rendered.
 
     The copy can be changed freely by a formatter; ``record`` itself is not touched.
     Its ``args`` are cleared so that rendering it again returns the same text. With a
-    ``redactor``, sensitive values are masked before the message is rendered.
+    ``redactor``, sensitive values are masked before the message is rendered, and the
+    secrets written in the rendered message, a cached traceback and the stack are masked
+    after.
     """
     copy = _new(type(record))
     # Assigning a copied dict is twice as fast as filling the copy's own dict.
-    copy.__dict__ = record.__dict__.copy()
+    copy.__dict__ = fields = record.__dict__.copy()
+    if "request" in fields or "color_message" in fields:
+        _tidy(fields)
     if redactor is not None:
         redactor.apply(copy)
     if not (isinstance(copy.msg, dict) and not copy.args):  # a dict is a JSON payload
         copy.msg = render_message(copy)
         copy.args = None
+        if redactor is not None:
+            copy.msg = redactor.text(copy.msg)
+    if redactor is not None:
+        for name in ("exc_text", "stack_info"):
+            if isinstance(fields.get(name), str):
+                fields[name] = redactor.text(fields[name])
     return copy
 
 
@@ -110,7 +186,6 @@ def snapshot(record: logging.LogRecord, redactor: Redactor | None = None) -> log
     the call returns; a traceback is rendered now, so no frames are kept alive.
     """
     copy = view(record, redactor)
-    if record.exc_info and not copy.exc_text:
-        copy.exc_text = format_exception(record.exc_info)
+    exception_text(copy, redactor)
     copy.exc_info = None
     return copy

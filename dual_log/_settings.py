@@ -13,8 +13,8 @@ import logging
 import os
 import re
 import socket
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypedDict
 
 FORMATS = ("text", "json")
 WHEN_VALUES = ("S", "M", "H", "D", "MIDNIGHT", "W0", "W1", "W2", "W3", "W4", "W5", "W6")
@@ -96,7 +96,7 @@ def _human(count: int) -> str:
     for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
         if count and count % size == 0:
             return f"{count // size} {unit}"
-    return f"{count} bytes"
+    return f"{count} B"
 
 
 # The share of a small volume (a 1 GB Fly volume keeps 51 MB free) and a cap for a big
@@ -108,14 +108,18 @@ def parse_space(value: object, option: str = "min_free") -> Space:
     """Return a ``Space`` from a size (``"64MiB"``, ``0``) or a percentage (``"5%"``)."""
     if isinstance(value, Space):
         return value
-    if isinstance(value, str) and value.strip().endswith("%"):
+    allowed = "a percentage from 0% to 99% (with ', at most <size>' if you like), or a size"
+    if isinstance(value, str) and "%" in value:
+        share, _, cap = value.partition("%")
+        cap = cap.strip().removeprefix(",").strip()
         try:
-            percent = float(value.strip()[:-1])
+            percent = float(share)
         except ValueError:
             percent = -1.0
-        if 0 <= percent < 100:
-            return Space(percent=percent)
-        raise _bad(option, value, "a percentage from 0% to 99%, or a size such as '64MiB'")
+        if not 0 <= percent < 100 or (cap and not cap.startswith("at most ")):
+            raise _bad(option, value, allowed)
+        limit = parse_size(cap.removeprefix("at most "), option) if cap else 0
+        return Space(bytes=limit, percent=percent)
     return Space(bytes=parse_size(value, option))
 
 
@@ -246,20 +250,100 @@ def parse_fields(value: object, option: str = "static_fields") -> dict[str, Any]
     raise _bad(option, value, "a mapping with string keys, or 'key=value,key=value'")
 
 
+_NAME = re.compile(r"^[\w.-]+$")
+
+
+def parse_names(value: object, option: str) -> tuple[str, ...]:
+    """Return key names from a list, or from text separated by commas or newlines.
+
+    A name is letters, digits, ``_``, ``-`` and ``.``: what a key in ``key=value`` text is
+    made of, so a name with a space (which could never match) is refused.
+    """
+    allowed = (
+        "key names of letters, digits, '_', '-' and '.', as a list or as text separated "
+        "by commas (or newlines)"
+    )
+    if value is None:
+        return ()
+    items: Iterable[object]
+    if isinstance(value, str):
+        items = _split(value)
+    elif isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
+        items = list(value)
+    else:
+        raise _bad(option, value, allowed)
+    names = tuple(item.strip() if isinstance(item, str) else "" for item in items)
+    if not all(_NAME.match(name) for name in names):
+        raise _bad(option, value, allowed)
+    return names
+
+
+def parse_patterns(value: object, option: str) -> tuple[str, ...]:
+    """Return regular expressions, each checked to compile, from a list or from text.
+
+    In text, patterns are separated by newlines when there is one, else by commas (so a
+    pattern with a comma, such as ``\\d{3,4}``, needs the newline form).
+    """
+    allowed = "regular expressions, as a list or as text separated by commas (or newlines)"
+    if value is None:
+        return ()
+    items: Iterable[object]
+    if isinstance(value, (str, re.Pattern)):
+        items = _split(value) if isinstance(value, str) else [value]
+    elif isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
+        items = list(value)
+    else:
+        raise _bad(option, value, allowed)
+    patterns = []
+    for item in items:
+        source = item.pattern if isinstance(item, re.Pattern) else item
+        if not isinstance(source, str) or not source:
+            raise _bad(option, value, allowed)
+        try:
+            re.compile(source)
+        except re.error as exc:
+            raise _bad(option, source, f"{allowed}; this one does not compile: {exc}") from None
+        patterns.append(source)
+    return tuple(patterns)
+
+
+def _split(text: str) -> list[str]:
+    parts = text.split("\n") if "\n" in text else text.split(",")
+    return [part.strip() for part in parts if part.strip()]
+
+
+# Where an option goes when handlers are built (by setup() and by dual_log.logging_config):
+FILE = "file"  # an argument of dual_log.FileHandler
+FORMATTER = "formatter"  # an argument of both formatters
+JSON = "json"  # an argument of dual_log.JsonFormatter only
+
+
 @dataclasses.dataclass(frozen=True)
 class Option:
-    """One option: its name, environment variable, default, parser and one-line doc."""
+    """One option: its name, environment variable, default, parser and one-line doc.
+
+    ``sink`` says which class takes it as a keyword argument (``FILE``, ``FORMATTER``,
+    ``JSON``; None for what set-up itself uses), under the name ``argument`` (default: the
+    option's name). A new handler or formatter option is then one line of ``OPTIONS``.
+    """
 
     name: str
     env: str | None
     default: Any
     parse: Callable[[Any, str], Any]
     doc: str
+    sink: str | None = None
+    argument: str = ""
+
+    @property
+    def keyword(self) -> str:
+        """The keyword argument this option is passed as to its handler or formatter."""
+        return self.argument or self.name
 
 
 OPTIONS: tuple[Option, ...] = (
     Option("path", "DUAL_LOG_PATH", "/logs/app.log", parse_path,
-           "the log file; its folder is normally a mounted volume"),
+           "the log file; its folder is normally a mounted volume", FILE, "filename"),
     Option("level", "DUAL_LOG_LEVEL", "INFO", parse_level,
            "level set on the logger setup() attaches to"),
     Option("stdout_level", "DUAL_LOG_STDOUT_LEVEL", "NOTSET", parse_level,
@@ -271,47 +355,98 @@ OPTIONS: tuple[Option, ...] = (
     Option("file_format", "DUAL_LOG_FILE_FORMAT", "json", parse_format,
            "'json' or 'text'"),
     Option("max_bytes", "DUAL_LOG_MAX_BYTES", "10MiB", parse_size,
-           "rotate when the file reaches this size; 0 turns size rotation off"),
+           "rotate when the file reaches this size; 0 turns size rotation off", FILE),
     Option("keep", "DUAL_LOG_KEEP", 5, lambda v, o: parse_count(v, o, 0),
-           "rotated files kept (app.log.1 ... app.log.N)"),
+           "rotated files kept (app.log.1 ... app.log.N)", FILE),
     Option("when", "DUAL_LOG_WHEN", None, parse_when,
-           "also rotate by time: S, M, H, D, MIDNIGHT or W0-W6 (None: size only)"),
+           "also rotate by time: S, M, H, D, MIDNIGHT or W0-W6 (None: size only)", FILE),
     Option("compress", "DUAL_LOG_COMPRESS", False, parse_bool,
-           "gzip rotated files"),
+           "gzip rotated files", FILE),
     Option("max_age_days", "DUAL_LOG_MAX_AGE_DAYS", None, parse_optional_days,
-           "also delete rotated files older than this many days"),
+           "also delete rotated files older than this many days", FILE),
     Option("queue", "DUAL_LOG_QUEUE", True, parse_bool,
-           "write the file from a background thread (stdout stays synchronous)"),
+           "write the file from a background thread (stdout stays synchronous)", FILE),
     Option("queue_size", "DUAL_LOG_QUEUE_SIZE", 10_000, lambda v, o: parse_count(v, o, 1),
            "records held for the file (queued, or kept through a fault) before the oldest "
-           "are dropped"),
+           "are dropped", FILE),
     Option("queue_timeout", "DUAL_LOG_QUEUE_TIMEOUT", 1.0, parse_seconds,
-           "seconds a log call waits for room in a full queue before the record is dropped"),
+           "seconds a log call waits for room in a full queue while the writer is healthy",
+           FILE),
     Option("flush_interval", "DUAL_LOG_FLUSH_INTERVAL", 0.25, parse_seconds,
-           "seconds queued records may wait before the writer thread writes them"),
+           "seconds queued records may wait before the writer thread writes them", FILE),
     Option("flush_bytes", "DUAL_LOG_FLUSH_BYTES", "64KiB", parse_size,
-           "queued bytes that wake the writer thread before flush_interval"),
+           "queued bytes that wake the writer thread before flush_interval", FILE),
     Option("min_free", "DUAL_LOG_MIN_FREE", MIN_FREE, parse_space,
-           "free space the file never takes from the volume ('64MiB' or '5%'; 0: none)"),
+           "free space the file never takes from the volume ('64MiB' or '5%'; 0: none)", FILE),
     Option("create_dirs", "DUAL_LOG_CREATE_DIRS", False, parse_bool,
-           "create a missing log folder (off: a missing volume is reported, not hidden)"),
+           "create a missing log folder (off: a missing volume is reported, not hidden)", FILE),
     Option("file_mode", "DUAL_LOG_FILE_MODE", 0o640, parse_mode,
-           "permissions of the log file, its lock and rotated files"),
+           "permissions of the log file, its lock and rotated files", FILE),
     Option("dir_mode", "DUAL_LOG_DIR_MODE", 0o750, parse_mode,
-           "permissions of a folder dual_log creates"),
+           "permissions of a folder dual_log creates", FILE),
     Option("stdout", "DUAL_LOG_STDOUT", True, parse_bool,
            "attach the stdout sink"),
     Option("static_fields", "DUAL_LOG_STATIC_FIELDS", None, parse_fields,
-           "fields added to every JSON record ('key=value,key=value' in the environment)"),
+           "fields added to every JSON record ('key=value,key=value' in the environment)", JSON),
     Option("platform_fields", "DUAL_LOG_PLATFORM_FIELDS", True, parse_bool,
-           "add fly_app, fly_region, fly_machine and host to JSON records when FLY_* is set"),
+           "add fly_app, fly_region, fly_machine and host to JSON records when FLY_* is set",
+           JSON),
+    Option("source_fields", "DUAL_LOG_SOURCE_FIELDS", False, parse_bool,
+           "add lineno, funcName, module, threadName and processName to JSON records", JSON),
     Option("redact", "DUAL_LOG_REDACT", False, parse_bool,
-           "mask values of sensitive keys (password, token, ...) in both sinks"),
+           "mask secrets in both sinks: values of sensitive keys, key=value pairs, URL "
+           "passwords, Authorization headers", FORMATTER),
+    Option("redact_keys", "DUAL_LOG_REDACT_KEYS", (), parse_names,
+           "more key substrings to mask, beside password, token, ... (turns redact on)",
+           FORMATTER),
+    Option("redact_patterns", "DUAL_LOG_REDACT_PATTERNS", (), parse_patterns,
+           "regular expressions whose matches (or groups) are masked (turns redact on)",
+           FORMATTER),
     Option("handle_signals", "DUAL_LOG_HANDLE_SIGNALS", True, parse_bool,
            "on SIGTERM/SIGINT write what is queued, then pass the signal on"),
 )  # fmt: skip
 
 OPTION_NAMES = tuple(o.name for o in OPTIONS)
+
+
+class Options(TypedDict, total=False):
+    """The keyword options of ``setup()`` and of every helper that takes them, typed.
+
+    For type checkers only: ``setup(levl="DEBUG")`` or ``setup(keep="five")`` is an error
+    before anything runs. At run time the same mistakes raise ``TypeError`` and
+    ``ValueError`` (``OPTIONS`` parses each value, and also accepts the environment's text
+    forms, such as ``keep="5"``). ``None`` means "not given": the ``DUAL_LOG_*`` variable,
+    else the default, applies. Keep it in step with ``OPTIONS`` (a test compares them).
+    """
+
+    path: str | os.PathLike[str] | None
+    level: int | str | None
+    stdout_level: int | str | None
+    file_level: int | str | None
+    stdout_format: str | None
+    file_format: str | None
+    max_bytes: int | str | None
+    keep: int | None
+    when: str | None
+    compress: bool | None
+    max_age_days: float | None
+    queue: bool | None
+    queue_size: int | None
+    queue_timeout: float | None
+    flush_interval: float | None
+    flush_bytes: int | str | None
+    min_free: int | str | Space | None
+    create_dirs: bool | None
+    file_mode: int | str | None
+    dir_mode: int | str | None
+    stdout: bool | None
+    static_fields: Mapping[str, object] | str | None
+    platform_fields: bool | None
+    source_fields: bool | None
+    redact: bool | None
+    redact_keys: Sequence[str] | str | None
+    redact_patterns: Sequence[str | re.Pattern[str]] | str | None
+    handle_signals: bool | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -341,7 +476,10 @@ class Settings:
     stdout: bool
     static_fields: dict[str, Any]
     platform_fields: bool
+    source_fields: bool
     redact: bool
+    redact_keys: tuple[str, ...]
+    redact_patterns: tuple[str, ...]
     handle_signals: bool
 
     @classmethod
@@ -360,7 +498,33 @@ class Settings:
         """
         everything: dict[str, Any] = dict.fromkeys(OPTION_NAMES)
         everything.update(given)  # an unknown name stays in, for resolve() to refuse
-        return cls(**resolve(everything, environ))
+        values = resolve(everything, environ)
+        values["redact"] = redaction_on(values)
+        return cls(**values)
+
+
+def redaction_on(values: Mapping[str, Any]) -> bool:
+    """Whether resolved ``redact``, ``redact_keys`` and ``redact_patterns`` ask for masking.
+
+    Giving keys or patterns of one's own turns redaction on: asking for a secret to be
+    masked and having it written as it is would be the worst reading of the options.
+    """
+    return bool(values.get("redact") or values.get("redact_keys") or values.get("redact_patterns"))
+
+
+def explicit(given: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> set[str]:
+    """The names of the options given a value: a keyword that is not None, or a set variable.
+
+    The rest take their defaults, which a handler or formatter left without the argument
+    resolves the same way, so a config dict can leave them out.
+    """
+    env = os.environ if environ is None else environ
+    return {
+        option.name
+        for option in OPTIONS
+        if given.get(option.name) is not None
+        or (option.env is not None and env.get(option.env, "").strip())
+    }
 
 
 def resolve(given: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dual_log import _lifecycle
+from dual_log._app import AppLogging
+from dual_log._config import (
+    FILE_HANDLER,
+    HANDLER_NAMES,
+    STDOUT_HANDLER,
+    file_arguments,
+    formatter_arguments,
+)
 from dual_log._file import FileHandler
 from dual_log._formatting import JsonFormatter, TextFormatter
 from dual_log._report import say
@@ -14,10 +22,10 @@ from dual_log._settings import Settings
 from dual_log._stdout import StdoutHandler
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from typing_extensions import Unpack
 
-# Marks the handlers setup() attached, so a second call replaces exactly those.
-_OWNED = "_dual_log_setup"
+    from dual_log._app import WebApp
+    from dual_log._settings import Options
 
 
 class DualLog:
@@ -74,74 +82,61 @@ class DualLog:
         return self.file_handler.flush(timeout)
 
     def close(self) -> None:
-        """Write what is queued, then detach and close both handlers."""
+        """Write what is queued, then detach and close both handlers.
+
+        The SIGTERM/SIGINT flush ``setup()`` installed is put back as it was only when no
+        other file handler relies on it (another ``setup()``'s, one built with
+        ``handle_signals=True``, or ``dual_log.install_signal_handlers()`` called).
+        """
         for handler in self.handlers:
             self.logger.removeHandler(handler)
             handler.close()
-        if self.settings.handle_signals:
-            _lifecycle.uninstall_signal_handlers()
+        _lifecycle.release_signal_handlers(self.file_handler)
 
     def __repr__(self) -> str:
         return f"<DualLog {self.settings.path} on {self.logger.name!r}>"
 
 
 def build_handlers(settings: Settings) -> tuple[StdoutHandler | None, FileHandler]:
-    """The two handlers described by ``settings``, formatters and levels set."""
-    fields: Mapping[str, Any] = settings.static_fields
+    """The two handlers described by ``settings``, formatters, levels and names set."""
     stdout_handler = None
     if settings.stdout:
         stdout_handler = StdoutHandler()
+        stdout_handler.set_name(STDOUT_HANDLER)
         stdout_handler.setLevel(settings.stdout_level)
-        stdout_handler.setFormatter(
-            _formatter(settings.stdout_format, fields, settings.platform_fields, settings.redact)
-        )
-    file_handler = FileHandler(
-        settings.path,
-        max_bytes=settings.max_bytes,
-        keep=settings.keep,
-        when=settings.when,
-        compress=settings.compress,
-        max_age_days=settings.max_age_days,
-        queue=settings.queue,
-        queue_size=settings.queue_size,
-        queue_timeout=settings.queue_timeout,
-        flush_interval=settings.flush_interval,
-        flush_bytes=settings.flush_bytes,
-        min_free=settings.min_free,
-        create_dirs=settings.create_dirs,
-        file_mode=settings.file_mode,
-        dir_mode=settings.dir_mode,
-    )
+        stdout_handler.setFormatter(_formatter(settings, settings.stdout_format))
+    file_handler = FileHandler(**file_arguments(settings))
+    file_handler.set_name(FILE_HANDLER)
     file_handler.setLevel(settings.file_level)
-    file_handler.setFormatter(
-        _formatter(settings.file_format, fields, settings.platform_fields, settings.redact)
-    )
+    file_handler.setFormatter(_formatter(settings, settings.file_format))
     return stdout_handler, file_handler
 
 
-def _formatter(
-    kind: str, fields: Mapping[str, Any], platform: bool, redact: bool
-) -> logging.Formatter:
+def _formatter(settings: Settings, kind: str) -> logging.Formatter:
+    arguments = formatter_arguments(settings, kind)
     if kind == "json":
-        return JsonFormatter(static_fields=fields, platform_fields=platform, redact=redact)
-    return TextFormatter(redact=redact)
+        return JsonFormatter(**arguments)
+    return TextFormatter(**arguments)
 
 
 def setup(
-    app: Any = None,
+    app: WebApp | None = None,
     /,
     *,
     logger: logging.Logger | str | None = None,
-    **options: Any,
+    **options: Unpack[Options],
 ) -> DualLog:
     """Send every record of ``logger`` (the root logger: every logger) to stdout and a file.
 
     Each option is resolved as keyword argument > ``DUAL_LOG_*`` environment variable >
     default; the README lists them all. Calling it again replaces the handlers the
-    previous call attached, and touches no other handler.
+    previous call attached (the handlers named ``"dual_log_stdout"`` and
+    ``"dual_log_file"`` on that logger, as ``dual_log.logging_config()`` names them too),
+    and touches no other handler.
 
     Args:
-        app: a Flask application, for ``dual_log.setup(app)``; see ``dual_log.flask``.
+        app: a Flask application, for ``dual_log.setup(app)``: its ``app.config`` is read
+            as ``dual_log.flask.DualLogExtension`` reads it.
         logger: the logger (or its name) to attach to; default the root logger.
         **options: ``path``, ``level``, ``keep``, ``max_bytes``, ``when``, ``compress``,
             ``stdout_format``, ``file_format`` and the others in the README.
@@ -154,37 +149,37 @@ def setup(
         TypeError: an unknown option.
     """
     if app is not None:
-        from dual_log.flask import DualLogExtension  # imports Flask only when asked to
-
-        extension = DualLogExtension(app, logger=logger, **options)
+        extension = AppLogging(app, logger=logger, **options)
         assert extension.dual_log is not None
         return extension.dual_log
     settings = Settings.resolve(**options)
     target = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger)
     stdout_handler, file_handler = build_handlers(settings)
+    if settings.handle_signals and settings.queue:
+        # Claimed before the previous pair is released, so the flush is never off between.
+        _lifecycle.install_signal_handlers(owner=file_handler)
     detach(target)
     for handler in (stdout_handler, file_handler):
         if handler is not None:
-            setattr(handler, _OWNED, True)
             target.addHandler(handler)
     target.setLevel(settings.level)
-    if settings.handle_signals and settings.queue:
-        _lifecycle.install_signal_handlers()
     _warn_about_doubles(target)
     return DualLog(target, settings, stdout_handler, file_handler)
 
 
 def detach(logger: logging.Logger) -> None:
-    """Remove and close the handlers a previous ``setup()`` attached to ``logger``."""
+    """Remove and close the handlers a previous ``setup()`` (or a config from
+    ``dual_log.logging_config()``) attached to ``logger``, found by their names."""
     for handler in list(logger.handlers):
-        if getattr(handler, _OWNED, False):
+        if handler.get_name() in HANDLER_NAMES:
             logger.removeHandler(handler)
             handler.close()
+            _lifecycle.release_signal_handlers(handler)
 
 
 def _warn_about_doubles(logger: logging.Logger) -> None:
     for handler in logger.handlers:
-        if getattr(handler, _OWNED, False) or type(handler) is not logging.StreamHandler:
+        if handler.get_name() in HANDLER_NAMES or type(handler) is not logging.StreamHandler:
             continue
         if getattr(handler, "stream", None) in (sys.stdout, sys.stderr):
             say(

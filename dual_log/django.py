@@ -38,7 +38,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     import django  # noqa: F401  # only to fail here, clearly, when Django is missing
@@ -47,15 +47,16 @@ except ImportError as exc:
         "dual_log.django needs Django: pip install 'dual-log-handler[django]'"
     ) from exc
 
+from dual_log._config import FILE_HANDLER, STDOUT_HANDLER, level_name
+from dual_log._config import logging_config as sinks_config
 from dual_log._settings import Settings
 
-__all__ = ["FILE_HANDLER", "STDOUT_HANDLER", "add_handlers", "logging_config"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
-# Names of what dual_log adds to a LOGGING dict.
-STDOUT_HANDLER = "dual_log_stdout"
-FILE_HANDLER = "dual_log_file"
-TEXT_FORMATTER = "dual_log_text"
-JSON_FORMATTER = "dual_log_json"
+    from dual_log._settings import Options
+
+__all__ = ["FILE_HANDLER", "STDOUT_HANDLER", "add_handlers", "logging_config"]
 # Django's own names for the parts of DEFAULT_LOGGING kept here (django/utils/log.py).
 MAIL_ADMINS = "mail_admins"
 REQUIRE_DEBUG_FALSE = "require_debug_false"
@@ -64,12 +65,13 @@ _CONSOLE_STREAMS = (None, "ext://sys.stderr", "ext://sys.stdout")
 
 
 def logging_config(
-    *, mail_admins: bool = True, db_queries: bool = False, **options: Any
+    *, mail_admins: bool = True, db_queries: bool = False, **options: Unpack[Options]
 ) -> dict[str, Any]:
     """A ``LOGGING`` dict sending every record to stdout and to the rotating file.
 
     Shaped like Django's ``DEFAULT_LOGGING``: the root logger has the two sinks, and
     ``django`` and ``django.server`` propagate to it, at ``INFO`` (or ``level`` if higher).
+    The sinks are ``dual_log.logging_config(**options)``'s, with Django's parts added.
 
     Args:
         mail_admins: keep Django's ``mail_admins`` handler on the ``django`` logger
@@ -88,14 +90,14 @@ def logging_config(
         TypeError: an unknown option.
     """
     settings = Settings.resolve(**options)
-    django_level = _level_name(max(settings.level, logging.INFO))
+    django_level = level_name(max(settings.level, logging.INFO))
     config: dict[str, Any] = {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {},
         "formatters": {},
         "handlers": {},
-        "root": {"handlers": [], "level": _level_name(settings.level)},
+        "root": {"handlers": [], "level": level_name(settings.level)},
         "loggers": {
             "django": {"handlers": [], "level": django_level, "propagate": True},
             "django.server": {"handlers": [], "level": django_level, "propagate": True},
@@ -111,12 +113,12 @@ def logging_config(
             "level": "DEBUG",
             "propagate": True,
         }
-    _add_sinks(config, settings)
+    _add_sinks(config, options)
     return config
 
 
 def add_handlers(
-    existing: Mapping[str, Any], /, *, replace_console: bool = True, **options: Any
+    existing: Mapping[str, Any], /, *, replace_console: bool = True, **options: Unpack[Options]
 ) -> dict[str, Any]:
     """A copy of an existing ``LOGGING`` dict with dual_log's two sinks added.
 
@@ -170,10 +172,10 @@ def add_handlers(
     for name, entry in list(loggers.items()):
         loggers[name] = dict(entry or {})
     root = dict(loggers.pop("", None) or config.get("root") or {})
-    root.setdefault("level", _level_name(settings.level))
+    root.setdefault("level", level_name(settings.level))
     config["root"] = root
 
-    django_level = _level_name(max(settings.level, logging.INFO))
+    django_level = level_name(max(settings.level, logging.INFO))
     if "django" not in loggers:
         # DEFAULT_LOGGING's "django" logger, without its console handler.
         if MAIL_ADMINS not in config["handlers"]:
@@ -196,67 +198,26 @@ def add_handlers(
         for entry in [root, *loggers.values()]:
             if "handlers" in entry:
                 entry["handlers"] = [h for h in entry["handlers"] if h not in console]
-    _add_sinks(config, settings)
+    _add_sinks(config, options)
     return config
 
 
-def _add_sinks(config: dict[str, Any], settings: Settings) -> None:
+def _add_sinks(config: dict[str, Any], options: Options) -> None:
     """Define dual_log's formatters and handlers in ``config`` and attach them."""
-    fields = dict(settings.static_fields)
-    config["formatters"][TEXT_FORMATTER] = {
-        "()": "dual_log.TextFormatter",
-        "redact": settings.redact,
-    }
-    config["formatters"][JSON_FORMATTER] = {
-        "()": "dual_log.JsonFormatter",
-        "static_fields": fields,
-        "platform_fields": settings.platform_fields,
-        "redact": settings.redact,
-    }
-    names = []
-    if settings.stdout:
-        config["handlers"][STDOUT_HANDLER] = {
-            "class": "dual_log.StdoutHandler",
-            "level": _level_name(settings.stdout_level),
-            "formatter": _formatter_name(settings.stdout_format),
-        }
-        names.append(STDOUT_HANDLER)
-    else:
-        config["handlers"].pop(STDOUT_HANDLER, None)
-    config["handlers"][FILE_HANDLER] = {
-        "class": "dual_log.FileHandler",
-        "level": _level_name(settings.file_level),
-        "formatter": _formatter_name(settings.file_format),
-        "filename": settings.path,
-        "max_bytes": settings.max_bytes,
-        "keep": settings.keep,
-        "when": settings.when,
-        "compress": settings.compress,
-        "max_age_days": settings.max_age_days,
-        "queue": settings.queue,
-        "queue_size": settings.queue_size,
-        "queue_timeout": settings.queue_timeout,
-        "create_dirs": settings.create_dirs,
-        "file_mode": settings.file_mode,
-        "dir_mode": settings.dir_mode,
-    }
-    names.append(FILE_HANDLER)
+    sinks = sinks_config(**options)
+    # Django applies LOGGING in every process that reads the settings, and the server owns
+    # the signals (see the module's docstring).
+    sinks["handlers"][FILE_HANDLER]["handle_signals"] = False
+    config["formatters"].update(sinks["formatters"])
+    config["handlers"].pop(STDOUT_HANDLER, None)
+    config["handlers"].update(sinks["handlers"])
+    names = list(sinks["handlers"])
     ours = {STDOUT_HANDLER, FILE_HANDLER}
     targets = [config["root"]]
     targets += [e for e in config["loggers"].values() if e.get("propagate", True) is False]
     for entry in targets:
         kept = [h for h in entry.get("handlers", ()) if h not in ours]
         entry["handlers"] = kept + names
-
-
-def _formatter_name(kind: str) -> str:
-    return JSON_FORMATTER if kind == "json" else TEXT_FORMATTER
-
-
-def _level_name(level: int) -> str | int:
-    """``"INFO"`` for 20; a level without a name stays a number, which dictConfig accepts."""
-    name = logging.getLevelName(level)
-    return name if isinstance(name, str) and not name.startswith("Level ") else level
 
 
 def _mail_admins_handler() -> dict[str, Any]:

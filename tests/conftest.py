@@ -35,6 +35,8 @@ def _restore_logging() -> object:
     for signum, previous in signals.items():
         signal.signal(signum, previous)
     _lifecycle._previous.clear()
+    _lifecycle._claims.clear()
+    _lifecycle._unowned = False
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import signal
+import socket
 import subprocess
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -125,19 +126,14 @@ def test_logging_config_is_a_plain_dict_shaped_like_default_logging() -> None:
     assert config["disable_existing_loggers"] is False
     assert config["root"] == {"handlers": OURS, "level": "INFO"}
     stdout, file = config["handlers"]["dual_log_stdout"], config["handlers"]["dual_log_file"]
-    assert stdout == {
-        "class": "dual_log.StdoutHandler",
-        "level": "NOTSET",
-        "formatter": "dual_log_text",
+    assert stdout == {"class": "dual_log.StdoutHandler", "formatter": "dual_log_text"}
+    # Options not given are left to the handler, which reads DUAL_LOG_* or the default.
+    assert file == {
+        "class": "dual_log.FileHandler",
+        "formatter": "dual_log_json",
+        "filename": "/logs/app.log",
+        "handle_signals": False,
     }
-    assert file["class"] == "dual_log.FileHandler"
-    assert file["formatter"] == "dual_log_json"
-    assert (file["filename"], file["max_bytes"], file["keep"], file["when"]) == (
-        "/logs/app.log",
-        10 * 1024 * 1024,
-        5,
-        None,
-    )
     assert config["formatters"]["dual_log_text"]["()"] == "dual_log.TextFormatter"
     assert config["formatters"]["dual_log_json"]["()"] == "dual_log.JsonFormatter"
     assert config["loggers"]["django"] == {
@@ -163,12 +159,12 @@ def test_logging_config_options_keyword_over_environment_over_default(
     monkeypatch.setenv("DUAL_LOG_PATH", "/volume/from-env.log")
     config = logging_config(max_bytes="2 MiB", level="WARNING", stdout_format="json")
     file = config["handlers"]["dual_log_file"]
-    assert (file["filename"], file["keep"], file["max_bytes"], file["compress"]) == (
+    assert (file["filename"], file["keep"], file["max_bytes"]) == (
         "/volume/from-env.log",
         9,
         2 * 1024 * 1024,
-        False,
     )
+    assert "compress" not in file  # neither given nor set: FileHandler resolves it
     assert config["handlers"]["dual_log_stdout"]["formatter"] == "dual_log_json"
     assert config["root"]["level"] == "WARNING"
     assert config["loggers"]["django"]["level"] == "WARNING"
@@ -265,6 +261,8 @@ def test_django_records_reach_each_sink_exactly_once(
         ),
     ]
     assert [(r["level"], r["logger"], r["message"]) for r in records] == expected
+    # The HttpRequest django.request attaches is written as its method and path.
+    assert [r.get("request") for r in records] == [None, "GET /missing", "GET /boom", "GET /ok"]
     for level, name, message in expected:
         assert out.count(f" {level} {name} {message}\n") == 1
     assert err == ""  # Django's console handler (stderr, with DEBUG) is gone
@@ -382,12 +380,41 @@ def test_runserver_request_lines_reach_each_sink_once(
         ("mysite.requests", f"GET /?id={marker} 200"),
         ("django.server", f'"GET /?id={marker} HTTP/1.1" 200 {len("hello ") + len(marker)}'),
     ]
+    # django.server attaches the connection's socket as "request": left out of the JSON.
+    assert not [r for r in records if r["logger"] == "django.server" and "request" in r]
     assert len(re.findall(marker, out)) == 2
     assert out.count(f'INFO django.server "GET /?id={marker} HTTP/1.1" 200') == 1
     assert marker not in err  # neither Django's django.server handler nor its console
     [failure] = [r for r in records if r["message"] == "Internal Server Error: /boom"]
     assert failure["exc_info"].endswith("RuntimeError: the sample's deliberate failure")
     assert out.count("RuntimeError: the sample's deliberate failure") == 1
+
+
+# Records -------------------------------------------------------------------------------
+
+
+def _record(msg: str, **extra: object) -> logging.LogRecord:
+    return logging.getLogger("django.request").makeRecord(
+        "django.request", logging.WARNING, __file__, 1, msg, (), None, extra=extra
+    )
+
+
+def test_django_request_is_summarised_and_a_socket_left_out() -> None:
+    """A Django HttpRequest becomes "METHOD /path?query"; django.server's socket is left out."""
+    request = HttpRequest()
+    request.method, request.path = "POST", "/orders/17"
+    request.META["QUERY_STRING"] = "page=2"
+    formatter = dual_log.JsonFormatter()
+    data = json.loads(formatter.format(_record("Not Found", request=request)))
+    assert data["request"] == "POST /orders/17?page=2"
+    with socket.socket() as sock:
+        record = _record('"GET / HTTP/1.1" 200 2', request=sock, server_time="now")
+        data = json.loads(formatter.format(record))
+        assert "request" not in data
+        assert data["server_time"] == "now"
+        assert record.__dict__["request"] is sock
+    data = json.loads(formatter.format(_record("mine", request={"id": "r-1"})))
+    assert data["request"] == {"id": "r-1"}  # the application's own value is kept
 
 
 # Imports -------------------------------------------------------------------------------

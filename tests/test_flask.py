@@ -204,16 +204,19 @@ def test_import_dual_log_imports_no_framework(python: str) -> None:
     assert done.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize(
-    "statement", ["import dual_log.flask", "import dual_log; dual_log.setup(object())"]
-)
-def test_missing_flask_is_an_import_error_naming_the_extra(python: str, statement: str) -> None:
+def test_setup_with_something_else_than_an_app_is_a_type_error(log_path: Path) -> None:
+    """dual_log.setup(x) with x no Flask app: a TypeError naming what an app must have."""
+    with pytest.raises(TypeError, match=r"setup\(app\) needs a Flask app .* got object"):
+        dual_log.setup(object(), path=str(log_path))  # type: ignore[arg-type]
+
+
+def test_missing_flask_is_an_import_error_naming_the_extra(python: str) -> None:
     """Without Flask, the integration raises ImportError telling which extra to install."""
     code = (
         "import sys\n"
         "sys.modules['flask'] = None  # as if Flask were not installed\n"
         "try:\n"
-        f"    {statement}\n"
+        "    import dual_log.flask\n"
         "except ImportError as exc:\n"
         "    print(type(exc).__name__, exc)\n"
     )

@@ -77,13 +77,14 @@ def test_what_one_sink_adds_never_reaches_the_other(logger: logging.Logger, log_
 
 
 def test_text_escapes_control_characters_and_keeps_one_line(logger: logging.Logger) -> None:
-    """CR, LF, NUL, ESC, U+2028 and lone surrogates are escaped in the text sink."""
+    """CR, LF, NUL, a lone ESC, U+2028 and lone surrogates are escaped in the text sink;
+    an ANSI colour sequence is removed."""
     out = io.StringIO()
     handler = dual_log.StdoutHandler(out)
     handler.setFormatter(dual_log.TextFormatter("%(message)s"))
     bad = b"\xff".decode("utf-8", "surrogateescape")
-    handler.handle(_record(logger, "a\r\nb\x00c\x1b[31md\u2028e%s", bad))
-    assert out.getvalue() == "a\\r\\nb\\x00c\\x1b[31md\\u2028e\\udcff\n"
+    handler.handle(_record(logger, "a\r\nb\x00c\x1b[31md\u2028e%s\x1b", bad))
+    assert out.getvalue() == "a\\r\\nb\\x00cd\\u2028e\\udcff\\x1b\n"
 
 
 def test_text_escape_can_be_turned_off(logger: logging.Logger) -> None:
@@ -157,3 +158,72 @@ def test_formatters_never_raise_on_a_broken_format(logger: logging.Logger) -> No
     )
     assert "'kept'" in line
     assert "record not formatted: ValueError" in line  # logging wraps the KeyError
+
+
+# Clean records ----------------------------------------------------------------------------
+
+# werkzeug's banner and uvicorn's colours: SGR colours (CSI ... m), a hyperlink (OSC 8 ... BEL)
+# and a cursor move (CSI K); the BEL inside the message proper is not part of a sequence.
+COLOURED = (
+    "\x1b[1m\x1b[31mWARNING\x1b[0m: \x1b]8;;http://x\x07dev server\x1b]8;;\x1b\\ up\x1b[K \x07!"
+)
+
+
+def test_ansi_sequences_are_removed_from_both_formats(logger: logging.Logger) -> None:
+    """Colour, hyperlink and cursor sequences vanish from text and JSON; a BEL stays escaped."""
+    record = _record(logger, COLOURED)
+    text = dual_log.TextFormatter("%(message)s").format(record)
+    data = json.loads(dual_log.JsonFormatter(platform_fields=False).format(record))
+    assert text == "WARNING: dev server up \\x07!"
+    assert data["message"] == "WARNING: dev server up \x07!"
+    assert record.msg == COLOURED
+
+
+def test_ansi_sequences_are_removed_from_tracebacks(logger: logging.Logger) -> None:
+    """A coloured exception message loses its colours in the JSON exc_info and the text lines."""
+    try:
+        raise RuntimeError("\x1b[31mboom\x1b[0m")
+    except RuntimeError:
+        record = _record(logger, "failed", exc_info=sys.exc_info())
+    data = json.loads(dual_log.JsonFormatter().format(record))
+    text = dual_log.TextFormatter("%(message)s").format(record)
+    assert data["exc_info"].endswith("RuntimeError: boom")
+    assert text.endswith("RuntimeError: boom")
+
+
+def test_uvicorn_color_message_never_reaches_the_json(logger: logging.Logger) -> None:
+    """uvicorn's color_message extra is left out; the record keeps it for uvicorn's own use."""
+    record = _record(logger, "Started server", color_message="Started \x1b[1mserver\x1b[0m")
+    data = json.loads(dual_log.JsonFormatter().format(record))
+    assert "color_message" not in data
+    assert data["message"] == "Started server"
+    assert record.__dict__["color_message"] == "Started \x1b[1mserver\x1b[0m"
+
+
+@pytest.mark.parametrize("how", ["keyword", "environment", "off"])
+def test_source_fields_are_opt_in(
+    logger: logging.Logger, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """source_fields adds lineno, funcName, module, threadName and processName; off by default."""
+    if how == "environment":
+        monkeypatch.setenv("DUAL_LOG_SOURCE_FIELDS", "true")
+    formatter = dual_log.JsonFormatter(source_fields=True if how == "keyword" else None)
+    record = logger.makeRecord(logger.name, logging.INFO, __file__, 42, "here", (), None, "place")
+    data = json.loads(formatter.format(record))
+    fields = {"lineno": 42, "funcName": "place", "module": "test_formatting"}
+    fields.update(threadName=record.threadName, processName=record.processName)
+    if how == "off":
+        assert not set(fields) & set(data)
+    else:
+        assert {k: data[k] for k in fields} == fields
+
+
+def test_a_request_extra_of_the_applications_own_is_kept(logger: logging.Logger) -> None:
+    """Only web requests are summarised: another object named request keeps its str()."""
+
+    class Ticket:
+        def __str__(self) -> str:
+            return "ticket #7"
+
+    data = json.loads(dual_log.JsonFormatter().format(_record(logger, "x", request=Ticket())))
+    assert data["request"] == "ticket #7"

@@ -98,11 +98,12 @@ def test_invalid_utf8_and_lone_surrogates(sinks: Sinks) -> None:
 
 
 def test_nul_and_control_characters(sinks: Sinks) -> None:
-    """NUL, ESC, DEL, C1 and the Unicode line separators are escaped on stdout, kept in JSON."""
+    """NUL, DEL, C1 and the Unicode line separators are escaped on stdout, kept in JSON;
+    an ANSI colour sequence is removed from both."""
     text = "a\x00b\x1b[31mc\x7fd\x85e\u2028f\tg"
     lines, records = sinks.run(lambda log: log.info(text))
-    assert [message(line) for line in lines] == ["a\\x00b\\x1b[31mc\\x7fd\\x85e\\u2028f\\tg"]
-    assert [r["message"] for r in records] == [text]
+    assert [message(line) for line in lines] == ["a\\x00bc\\x7fd\\x85e\\u2028f\\tg"]
+    assert [r["message"] for r in records] == [text.replace("\x1b[31m", "")]
     assert len(sinks.file_lines) == 1
 
 
@@ -299,7 +300,10 @@ BAD_VALUES = {
     "stdout": "loud",
     "static_fields": "no-equals-sign",
     "platform_fields": "fly",
+    "source_fields": "lines",
     "redact": "passwords",
+    "redact_keys": "pin code",
+    "redact_patterns": "(unclosed",
     "handle_signals": "catch",
 }
 

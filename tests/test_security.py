@@ -233,3 +233,100 @@ def test_redaction_that_fails_still_hides_secrets(logger: logging.Logger, kind: 
         data = json.loads(line)
         assert data["password"] == dual_log.MASK
         assert data["dual_log_error"].startswith("record not fully encodable: RuntimeError")
+
+
+# Secrets written in text ------------------------------------------------------------------
+
+SECRET_TEXT = {
+    "token=abc123&page=2": "token=[REDACTED]&page=2",
+    "password: hunter2": "password: [REDACTED]",
+    '{"api_key": "k y", "user": "ann"}': '{"api_key": "[REDACTED]", "user": "ann"}',
+    "{'db_password': 'pw'}": "{'db_password': '[REDACTED]'}",
+    "https://bob:secretpw@host/x": "https://bob:[REDACTED]@host/x",
+    "postgres://u:p@ss@db:5432/x": "postgres://u:[REDACTED]@db:5432/x",
+    "Authorization: Bearer eyJ.abc": "Authorization: Bearer [REDACTED]",
+    "Authorization: Basic dXNlcjpwdw==": "Authorization: Basic [REDACTED]",
+    "sent Bearer eyJ.abc": "sent Bearer [REDACTED]",
+    "session started for user=ann": "session started for user=ann",
+}
+
+
+@pytest.mark.parametrize(("text", "masked"), list(SECRET_TEXT.items()))
+def test_redactor_masks_secrets_written_in_text(text: str, masked: str) -> None:
+    """key=value and key: value pairs, quoted pairs, URL passwords and auth headers are masked,
+    and masking twice changes nothing more."""
+    redactor = dual_log.Redactor()
+    assert redactor.text(text) == masked
+    assert redactor.text(masked) == masked
+
+
+@pytest.mark.parametrize("stdout_format", ["text", "json"])
+@pytest.mark.parametrize("queue", [True, False], ids=["queue", "sync"])
+def test_redaction_masks_messages_tracebacks_and_string_extras(
+    log_path: Path, logger: logging.Logger, capsys: Any, queue: bool, stdout_format: str
+) -> None:
+    """With redact=True no secret written in a message, an argument, a traceback or a string
+    extra reaches either sink, while the caller's record keeps it."""
+    setup = dual_log.setup(
+        logger=logger, path=str(log_path), redact=True, queue=queue,
+        stdout_format=stdout_format, handle_signals=False, platform_fields=False,
+    )  # fmt: skip
+    keep = Keep()
+    logger.addHandler(keep)
+    logger.propagate = False
+    capsys.readouterr()
+    logger.info("calling %s with token=abc123", "https://bob:secretpw@api.example/v1")
+    try:
+        raise PermissionError("login failed, password: hunter2")
+    except PermissionError:
+        logger.exception("denied", extra={"note": "sent Authorization: Bearer eyJ.sig"})
+    setup.close()
+    stdout, written = capsys.readouterr().out, log_path.read_text()
+    for secret in ("abc123", "secretpw", "hunter2", "eyJ.sig"):
+        assert secret not in stdout
+        assert secret not in written
+    first, second = read_records(log_path)[0]
+    assert first["message"] == "calling https://bob:[REDACTED]@api.example/v1 with token=[REDACTED]"
+    assert second["exc_info"].endswith("PermissionError: login failed, password: [REDACTED]")
+    assert second["note"] == "sent Authorization: Bearer [REDACTED]"
+    assert keep.records[0].getMessage().endswith("token=abc123")
+    assert keep.records[1].__dict__["note"] == "sent Authorization: Bearer eyJ.sig"
+
+
+@pytest.mark.parametrize("how", ["keyword", "environment"])
+def test_own_keys_and_patterns_from_setup_and_environment(
+    log_path: Path, logger: logging.Logger, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """redact_keys and redact_patterns add to the built-in masking and turn redaction on."""
+    keys, patterns = ["pin"], [r"card \d{12}(\d{4})", r"\bSSN-\d+"]
+    options: dict[str, Any] = {"redact_keys": keys, "redact_patterns": patterns}
+    if how == "environment":
+        monkeypatch.setenv("DUAL_LOG_REDACT_KEYS", ",".join(keys))
+        monkeypatch.setenv("DUAL_LOG_REDACT_PATTERNS", "\n".join(patterns))
+        options = {}
+    setup = dual_log.setup(
+        logger=logger, path=str(log_path), stdout=False, handle_signals=False, **options
+    )
+    logger.info("pin=1234 card 123456789012%s SSN-99 token=t", "9876", extra={"PIN": 5})
+    setup.close()
+    (record,) = read_records(log_path)[0]
+    assert record["message"] == (
+        "pin=[REDACTED] card 123456789012[REDACTED] [REDACTED] token=[REDACTED]"
+    )
+    assert record["PIN"] == dual_log.MASK
+
+
+def test_a_bad_pattern_fails_at_setup_naming_the_option(log_path: Path) -> None:
+    """A regular expression that does not compile is a ValueError naming redact_patterns."""
+    with pytest.raises(ValueError, match=r"invalid redact_patterns='\[a-'.*does not compile"):
+        dual_log.setup(path=str(log_path), redact_patterns=["ok", "[a-"])
+
+
+def test_text_is_not_scanned_while_redaction_is_off(log_path: Path, logger: logging.Logger) -> None:
+    """Without redact, secrets in text are written as they are and the formatters hold no
+    redactor (masking costs nothing)."""
+    setup = dual_log.setup(logger=logger, path=str(log_path), handle_signals=False)
+    logger.info("token=abc123")
+    setup.close()
+    assert [r["message"] for r in read_records(log_path)[0]] == ["token=abc123"]
+    assert all(getattr(h.formatter, "redactor", 0) is None for h in setup.handlers)

@@ -1,0 +1,144 @@
+"""``dual_log.logging_config()``: the two sinks as a ``logging.config.dictConfig`` dict.
+
+This is the one place where resolved settings become handler and formatter arguments:
+``setup()`` builds its handlers with them, and the Django helper, the gunicorn settings
+and the config files in ``integrations/`` are this function's output (the tests compare
+them). Which class takes which option is said once, in ``_settings.OPTIONS`` (``sink``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from dual_log._settings import FILE, FORMATTER, JSON, OPTIONS, Settings, Space, explicit
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from typing_extensions import Unpack
+
+    from dual_log._settings import Options
+
+# The names dual_log's handlers and formatters have in a config dict, and the names
+# setup() gives its handlers: a setup() call replaces handlers so named on its logger, so
+# an application that calls setup() after a server applied this dict has one pair, not two.
+STDOUT_HANDLER = "dual_log_stdout"
+FILE_HANDLER = "dual_log_file"
+TEXT_FORMATTER = "dual_log_text"
+JSON_FORMATTER = "dual_log_json"
+HANDLER_NAMES = (STDOUT_HANDLER, FILE_HANDLER)
+# The classes, by the dotted paths dictConfig imports.
+CLASSES = {
+    STDOUT_HANDLER: "dual_log.StdoutHandler",
+    FILE_HANDLER: "dual_log.FileHandler",
+    TEXT_FORMATTER: "dual_log.TextFormatter",
+    JSON_FORMATTER: "dual_log.JsonFormatter",
+}
+
+
+def logging_config(**options: Unpack[Options]) -> dict[str, Any]:
+    """A ``dictConfig`` dict sending every record to stdout and to the rotating file.
+
+    The root logger gets the two handlers (``"dual_log_stdout"``, ``"dual_log_file"``),
+    each with its formatter (``"dual_log_text"``, ``"dual_log_json"``), named by dotted
+    class paths; ``disable_existing_loggers`` is False, so loggers made before it is
+    applied keep logging. Options are those of ``setup()``, resolved the same way
+    (keyword > ``DUAL_LOG_*`` > default) and checked at once. An option that was neither
+    given nor set in the environment is left out of the dict, so the handler or formatter
+    resolves it when it is built, and a dict written to a file keeps following the
+    environment. ``handle_signals`` (default True) is written on the file handler.
+
+    Args:
+        **options: the options of ``setup()``: ``path``, ``level``, ``keep``, ...
+
+    Returns:
+        A new dict for ``logging.config.dictConfig``; plain data (JSON-serialisable).
+
+    Raises:
+        ValueError: a bad option value, naming the option, the value and what is allowed.
+        TypeError: an unknown option.
+    """
+    settings = Settings.resolve(**options)
+    given = explicit(options)
+    handlers = sink_handlers(settings, given)
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            TEXT_FORMATTER: {
+                "()": CLASSES[TEXT_FORMATTER],
+                **formatter_arguments(settings, "text", given),
+            },
+            JSON_FORMATTER: {
+                "()": CLASSES[JSON_FORMATTER],
+                **formatter_arguments(settings, "json", given),
+            },
+        },
+        "handlers": handlers,
+        "root": {"level": level_name(settings.level), "handlers": list(handlers)},
+    }
+
+
+def sink_handlers(settings: Settings, given: Collection[str]) -> dict[str, dict[str, Any]]:
+    """The handler entries of the config dict, stdout first (none with ``stdout=False``)."""
+    handlers: dict[str, dict[str, Any]] = {}
+    if settings.stdout:
+        handlers[STDOUT_HANDLER] = {
+            "class": CLASSES[STDOUT_HANDLER],
+            "formatter": formatter_name(settings.stdout_format),
+        }
+        if "stdout_level" in given:
+            handlers[STDOUT_HANDLER]["level"] = level_name(settings.stdout_level)
+    handlers[FILE_HANDLER] = {
+        "class": CLASSES[FILE_HANDLER],
+        "formatter": formatter_name(settings.file_format),
+        **file_arguments(settings, given),
+        # FileHandler's own default is False (a server usually owns the signals); the
+        # option's is True, as for setup(): so it is always written.
+        "handle_signals": settings.handle_signals,
+    }
+    if "file_level" in given:
+        handlers[FILE_HANDLER]["level"] = level_name(settings.file_level)
+    return handlers
+
+
+def file_arguments(settings: Settings, given: Collection[str] | None = None) -> dict[str, Any]:
+    """``dual_log.FileHandler`` keyword arguments: all of them, or those named in ``given``."""
+    return _arguments(settings, (FILE,), given)
+
+
+def formatter_arguments(
+    settings: Settings, kind: str, given: Collection[str] | None = None
+) -> dict[str, Any]:
+    """Keyword arguments of the ``"text"`` or ``"json"`` formatter (all, or those in ``given``)."""
+    return _arguments(settings, (FORMATTER, JSON) if kind == "json" else (FORMATTER,), given)
+
+
+def _arguments(
+    settings: Settings, sinks: tuple[str, ...], given: Collection[str] | None
+) -> dict[str, Any]:
+    return {
+        option.keyword: _plain(getattr(settings, option.name))
+        for option in OPTIONS
+        if option.sink in sinks and (given is None or option.name in given)
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A tuple as a list and a ``Space`` as its text, so the dict is plain data that JSON or
+    YAML write as they read it."""
+    if isinstance(value, Space):
+        return str(value)
+    return list(value) if isinstance(value, tuple) else value
+
+
+def formatter_name(kind: str) -> str:
+    """The config dict's name of the ``"json"`` or ``"text"`` formatter."""
+    return JSON_FORMATTER if kind == "json" else TEXT_FORMATTER
+
+
+def level_name(level: int) -> str | int:
+    """``"INFO"`` for 20; a level without a name stays a number, which dictConfig accepts."""
+    name = logging.getLevelName(level)
+    return name if isinstance(name, str) and not name.startswith("Level ") else level
