@@ -31,8 +31,8 @@ Why ``logconfig_dict`` rather than a hook that calls ``dual_log.setup()``:
   string.
 - The handlers are built once, in the master, and the workers inherit them through
   ``fork()``, with ``--preload`` or without: ``dual_log.FileHandler`` gives each child its
-  own queue, writer thread and locks, and concurrent-log-handler reopens its lock file in
-  the new process, so every worker appends to one file and the rotation happens once.
+  own queue, writer thread and file descriptors (its own lock), so every worker appends
+  to one file and each rotation happens once.
 """
 
 from __future__ import annotations
