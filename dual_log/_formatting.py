@@ -80,6 +80,10 @@ class TextFormatter(logging.Formatter):
         )
         self.escape = escape
         self.redactor = _redactor(redact, redact_keys, redact_patterns)
+        # The default line of a plain record, built without copying it (see format()).
+        self._fast = (
+            fmt is None and datefmt is None and escape and not defaults and self.redactor is None
+        )
 
     # UTC, like the JSON file's "time": the same record shows the same instant in both
     # sinks, whatever the machine's (or Django's TIME_ZONE's) local time. README: option table.
@@ -93,6 +97,12 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Format a copy of ``record``; never raises, never changes ``record``."""
+        if self._fast and type(self) is TextFormatter and _plain_text(record):
+            # The common case, read straight off the record: the same line as below.
+            message = _records.render_message(record)
+            if not message.isprintable():
+                message = _records.escape_text(message)
+            return f"{_utc_time(record.created)} {record.levelname} {record.name} {message}"
         try:
             copy = _records.view(record, self.redactor)
         except Exception as exc:  # a user LogRecord class whose copy fails
@@ -207,6 +217,15 @@ class JsonFormatter(_BaseJsonFormatter):
         self.source_fields: bool = options["source_fields"]
         self.redactor = _redactor(redact, redact_keys, redact_patterns)
         self._encoder: tuple[tuple[Any, ...], json.JSONEncoder] | None = None
+        # The default shape, for which format() builds the line itself: python-json-logger's
+        # own options and every method a subclass may override take the full path.
+        self._fast = (
+            fmt is None
+            and style == "%"
+            and rename_fields is None
+            and not kwargs
+            and self.redactor is None
+        )
 
     def add_fields(
         self,
@@ -229,6 +248,10 @@ class JsonFormatter(_BaseJsonFormatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Format a copy of ``record`` as one JSON line; never raises, never changes ``record``."""
+        if self._fast and type(self) is JsonFormatter and _plain_text(record):
+            line = self._format_plain(record)
+            if line is not None:
+                return line
         try:
             copy = _records.view(record, self.redactor)
         except Exception as exc:  # a user LogRecord class, or a mapping whose items() raise
@@ -248,6 +271,43 @@ class JsonFormatter(_BaseJsonFormatter):
         except Exception as exc:  # circular or non-string-keyed extras, a raising default
             return _fallback_json(copy, self, exc)
 
+    def _format_plain(self, record: logging.LogRecord) -> str | None:
+        """The line python-json-logger's path writes for a plain record, or None.
+
+        The same keys in the same order (time, level, logger, message, pid, the static
+        fields, the extras, the source fields), read off the record without copying it.
+        None sends anything unusual (an extra that needs tidying, a value JSON cannot
+        encode) down the full path.
+        """
+        fields = record.__dict__
+        data: dict[str, Any] = {}
+        if self.time_field:
+            data[self.time_field] = _utc_time(record.created)
+        data["level"] = record.levelname
+        data["logger"] = record.name
+        data["message"] = _records.strip_ansi(_records.render_message(record))
+        data["pid"] = record.process
+        data.update(self.static_fields)
+        if len(fields) != _PLAIN_SIZE:
+            skip = self._skip_fields
+            for key, value in fields.items():
+                if key not in skip and key[:1] != "_":
+                    if key in _TIDIED:
+                        return None
+                    data[key] = value
+        if self.source_fields:
+            data.update(
+                lineno=record.lineno,
+                funcName=record.funcName,
+                module=record.module,
+                threadName=record.threadName,
+                processName=record.processName,
+            )
+        try:
+            return self.jsonify_log_record(data)
+        except Exception:  # e.g. an extra JSON cannot encode: the full path knows what to do
+            return None
+
     def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
         """python-json-logger's ``json.dumps`` call, with the encoder built once, not per record."""
         if self.json_serializer is not json.dumps or self.json_indent is not None:
@@ -260,6 +320,24 @@ class JsonFormatter(_BaseJsonFormatter):
             encoder = encoder_class(ensure_ascii=self.json_ensure_ascii, default=self.json_default)
             cached = self._encoder = (key, encoder)
         return str(cached[1].encode(log_data))
+
+
+# A record as Logger.makeRecord builds it has this many attributes; more means extras
+# (or what another handler's formatter cached on it).
+_PLAIN_SIZE = len(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
+# Extras the full path rewrites (_records.view): Django's request, uvicorn's colour copy.
+_TIDIED = frozenset(("request", "color_message"))
+
+
+def _plain_text(record: logging.LogRecord) -> bool:
+    """Whether ``record`` is a plain one: a text message, no traceback or stack to render."""
+    return (
+        type(record) is logging.LogRecord
+        and not record.exc_info
+        and not record.exc_text
+        and not record.stack_info
+        and not isinstance(record.msg, dict)
+    )
 
 
 def _redactor(

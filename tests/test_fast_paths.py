@@ -1,0 +1,71 @@
+"""The formatters' fast paths write, for a plain record, what their full paths write."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import dual_log
+
+
+class FullJson(dual_log.JsonFormatter):
+    """A subclass: always the full path (subclasses keep every extension point)."""
+
+
+class FullText(dual_log.TextFormatter):
+    """A subclass: always the full path."""
+
+
+def _record(msg: object, args: object = None, **extra: object) -> logging.LogRecord:
+    record = logging.getLogger("shop.cart").makeRecord(
+        "shop.cart", logging.WARNING, "cart.py", 17, msg, args, None, extra=extra or None
+    )
+    record.created = 1764063041.8545
+    return record
+
+
+RECORDS = [
+    pytest.param(lambda: _record("order %s paid", ("17",)), id="args"),
+    pytest.param(lambda: _record("plain"), id="plain"),
+    pytest.param(lambda: _record(42), id="not-a-string"),
+    pytest.param(lambda: _record("%d items", ("many",)), id="bad-args"),
+    pytest.param(lambda: _record("line\nforged\r\x00 and \x1b[31mred\x1b[0m"), id="control"),
+    pytest.param(lambda: _record("caf\u00e9 \u2028 \ud83d"), id="unicode"),
+    pytest.param(
+        lambda: _record("x", order=17, rid="r-1", nested={"a": [1, 2]}, _private=1), id="extras"
+    ),
+    pytest.param(lambda: _record("x", service="override"), id="extra-over-static"),
+    pytest.param(lambda: _record("x", color_message="\x1b[1mx"), id="color-message"),
+    pytest.param(lambda: _record("x", when=object()), id="unencodable-extra"),
+]
+
+
+@pytest.mark.parametrize("make", RECORDS)
+@pytest.mark.parametrize("source_fields", [False, True])
+def test_json_fast_path_matches_the_full_path(make: object, source_fields: bool) -> None:
+    """Same keys, same order, same values: for every record shape above."""
+    options = {"static_fields": {"service": "api"}, "source_fields": source_fields}
+    fast, full = dual_log.JsonFormatter(**options), FullJson(**options)
+    record = make()  # type: ignore[operator]
+    before = dict(record.__dict__)
+    assert fast.format(record) == full.format(record)
+    assert record.__dict__ == before  # neither path changed the record
+
+
+@pytest.mark.parametrize("make", RECORDS)
+def test_text_fast_path_matches_the_full_path(make: object) -> None:
+    """The stdout line of the fast path is the full path's line, character for character."""
+    record = make()  # type: ignore[operator]
+    before = dict(record.__dict__)
+    assert dual_log.TextFormatter().format(record) == FullText().format(record)
+    assert record.__dict__ == before
+
+
+def test_a_formatter_with_options_takes_the_full_path() -> None:
+    """python-json-logger's options and a redactor keep their meaning: no fast path for them."""
+    record = _record("token=abc123", color="x")
+    assert "abc123" not in dual_log.JsonFormatter(redact=True).format(record)
+    renamed = dual_log.JsonFormatter(rename_fields={"levelname": "severity"}).format(record)
+    assert '"severity": "WARNING"' in renamed
+    assert dual_log.JsonFormatter(json_indent=2).format(record).count("\n") > 3
