@@ -154,7 +154,8 @@ class FileHandler(logging.Handler):
         self.setFormatter(JsonFormatter())
         _lifecycle.track(self)
         if signals and self.queued:
-            _lifecycle.install_signal_handlers()
+            # Claimed by this handler: the flush goes when no handler needs it any more.
+            _lifecycle.install_signal_handlers(owner=self)
         self._report_at_start()
 
     # Counters -----------------------------------------------------------------------
@@ -224,6 +225,7 @@ class FileHandler(logging.Handler):
         """Write what is held, stop the writer, close the file; a later record reopens it."""
         self._writer.close()
         self._file.close()
+        _lifecycle.release_signal_handlers(self)
         super().close()
 
     def __repr__(self) -> str:

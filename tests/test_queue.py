@@ -153,7 +153,9 @@ def test_file_handler_can_install_the_signal_flush(log_path: Path) -> None:
     """handle_signals=True installs the SIGTERM/SIGINT flush; the default does not."""
     dual_log.FileHandler(log_path).close()
     assert signal.getsignal(signal.SIGTERM) is not _lifecycle._on_signal
+    before = signal.getsignal(signal.SIGTERM)
     handler = dual_log.FileHandler(log_path, handle_signals="true")
     assert signal.getsignal(signal.SIGTERM) is _lifecycle._on_signal
     assert signal.getsignal(signal.SIGINT) is _lifecycle._on_signal
-    handler.close()
+    handler.close()  # the last handler that relied on it: the previous handler is back
+    assert signal.getsignal(signal.SIGTERM) is before
