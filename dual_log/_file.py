@@ -82,6 +82,10 @@ class FileHandler(logging.Handler):
         ValueError: a bad option value, naming the option and what is allowed.
     """
 
+    # What goes on while the file fails, said in its stderr line; a subclass that has no
+    # stdout sink beside it says what holds for it.
+    consequence = "Records still go to stdout; the file's are held and written when it works again"
+
     def __init__(
         self,
         filename: str | os.PathLike[str] | None = None,
@@ -124,10 +128,7 @@ class FileHandler(logging.Handler):
         )
         signals = _settings.parse_bool(handle_signals, "handle_signals")
         self.path = os.path.abspath(options["path"])
-        self._faults = FaultReport(
-            f"the log file {self.path}",
-            "Records still go to stdout; the file's are held and written when it works again",
-        )
+        self._faults = FaultReport(f"the log file {self.path}", self.consequence)
         self._file = LogFile(
             self.path,
             max_bytes=options["max_bytes"],

@@ -16,7 +16,14 @@ import re
 import time
 from typing import Any
 
-from dual_log import FileHandler
+from dual_log import FileHandler as _FileHandler
+
+
+class FileHandler(_FileHandler):
+    """dual_log's file sink, saying what holds for the capture while its file fails."""
+
+    consequence = "Lines are held and written when it works again; the stream is still read"
+
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 # Longest app part of a file name: the platform's app names are far shorter.

@@ -256,6 +256,7 @@ def test_full_or_read_only_volume_is_reported_held_and_recovered(
         assert capture.stop() == 0
         counts = ids_in(path)
     assert "records held meanwhile are written now" in works
+    assert "Records still go to stdout" not in capture.stderr()  # the capture has no stdout sink
     assert all(counts[f"ok{i}"] == 1 for i in range(ok))
     assert all(counts[f"held{i}"] == 1 for i in range(100))
     assert set(counts.values()) == {1}
