@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from dual_log import _settings
-from dual_log._capture._lines import level_name
+from dual_log._capture._lines import Filters, level_name
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -62,14 +62,7 @@ class CaptureOptions:
     path: str
     per_app: bool
     file_options: dict[str, Any]
-    apps: tuple[str, ...] = ()
-    exclude_apps: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
-    exclude_regions: tuple[str, ...] = ()
-    levels: tuple[str, ...] = ()
-    exclude_levels: tuple[str, ...] = ()
-    match: re.Pattern[str] | None = None
-    exclude_match: re.Pattern[str] | None = None
+    filters: Filters = dataclasses.field(default_factory=Filters)
     stall_seconds: float = DEFAULT_STALL_SECONDS
     reconnect_wait: float = DEFAULT_RECONNECT_WAIT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
@@ -235,14 +228,16 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
         path=resolved["path"],
         per_app=args.per_app,
         file_options=file_options,
-        apps=_names(args.app),
-        exclude_apps=_names(args.exclude_app),
-        regions=_names(args.region),
-        exclude_regions=_names(args.exclude_region),
-        levels=tuple(level_name(v) for v in _names(args.level)),
-        exclude_levels=tuple(level_name(v) for v in _names(args.exclude_level)),
-        match=_pattern(args.match, "--match"),
-        exclude_match=_pattern(args.exclude_match, "--exclude-match"),
+        filters=Filters(
+            apps=_names(args.app),
+            exclude_apps=_names(args.exclude_app),
+            regions=_names(args.region),
+            exclude_regions=_names(args.exclude_region),
+            levels=tuple(level_name(v) for v in _names(args.level)),
+            exclude_levels=tuple(level_name(v) for v in _names(args.exclude_level)),
+            match=_pattern(args.match, "--match"),
+            exclude_match=_pattern(args.exclude_match, "--exclude-match"),
+        ),
         stall_seconds=args.stall_seconds,
         reconnect_wait=args.reconnect_wait,
         connect_timeout=args.connect_timeout,

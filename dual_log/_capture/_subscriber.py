@@ -24,7 +24,7 @@ from nats.aio.client import Client
 from nats.errors import SlowConsumerError
 
 from dual_log._capture import _health
-from dual_log._capture._lines import Filters, to_line, to_record, utc_time
+from dual_log._capture._lines import to_line, to_record, utc_time
 from dual_log._report import describe, say
 
 if TYPE_CHECKING:
@@ -56,16 +56,7 @@ class Capture:
     def __init__(self, options: CaptureOptions, output: Output) -> None:
         self.options = options
         self.output = output
-        self.filters = Filters(
-            apps=options.apps,
-            exclude_apps=options.exclude_apps,
-            regions=options.regions,
-            exclude_regions=options.exclude_regions,
-            levels=options.levels,
-            exclude_levels=options.exclude_levels,
-            match=options.match,
-            exclude_match=options.exclude_match,
-        )
+        self.filters = options.filters
         self._filtering = self.filters.active
         # Counters, all since the start.
         self.received = 0
