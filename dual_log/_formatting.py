@@ -238,13 +238,7 @@ class JsonFormatter(_BaseJsonFormatter):
             log_data[self.time_field] = _utc_time(record.created)
         super().add_fields(log_data, record, message_dict)
         if self.source_fields:
-            log_data.update(
-                lineno=record.lineno,
-                funcName=record.funcName,
-                module=record.module,
-                threadName=record.threadName,
-                processName=record.processName,
-            )
+            log_data.update(_source_fields(record))
 
     def format(self, record: logging.LogRecord) -> str:
         """Format a copy of ``record`` as one JSON line; never raises, never changes ``record``."""
@@ -296,13 +290,7 @@ class JsonFormatter(_BaseJsonFormatter):
                         return None
                     data[key] = value
         if self.source_fields:
-            data.update(
-                lineno=record.lineno,
-                funcName=record.funcName,
-                module=record.module,
-                threadName=record.threadName,
-                processName=record.processName,
-            )
+            data.update(_source_fields(record))
         try:
             return self.jsonify_log_record(data)
         except Exception:  # e.g. an extra JSON cannot encode: the full path knows what to do
@@ -327,6 +315,17 @@ class JsonFormatter(_BaseJsonFormatter):
 _PLAIN_SIZE = len(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
 # Extras the full path rewrites (_records.view): Django's request, uvicorn's colour copy.
 _TIDIED = frozenset(("request", "color_message"))
+
+
+def _source_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """Where a record was made: the fields ``source_fields=True`` adds to the JSON."""
+    return {
+        "lineno": record.lineno,
+        "funcName": record.funcName,
+        "module": record.module,
+        "threadName": record.threadName,
+        "processName": record.processName,
+    }
 
 
 def _plain_text(record: logging.LogRecord) -> bool:

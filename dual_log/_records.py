@@ -177,15 +177,3 @@ def view(record: logging.LogRecord, redactor: Redactor | None = None) -> logging
             if isinstance(fields.get(name), str):
                 fields[name] = redactor.text(fields[name])
     return copy
-
-
-def snapshot(record: logging.LogRecord, redactor: Redactor | None = None) -> logging.LogRecord:
-    """A copy of ``record`` that can be formatted later, in another thread.
-
-    The message is rendered now, because the caller may change its arguments right after
-    the call returns; a traceback is rendered now, so no frames are kept alive.
-    """
-    copy = view(record, redactor)
-    exception_text(copy, redactor)
-    copy.exc_info = None
-    return copy
