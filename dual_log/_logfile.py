@@ -38,7 +38,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable
 
     from dual_log._settings import Space
 
@@ -144,18 +144,21 @@ class LogFile:
         self._lock_fd = -1
         self._identity: tuple[int, int] | None = None
         self._end = -1  # where this process's last write ended, if it is the file's end
+        self._landing: tuple[int, int, int] | None = None  # a write under way
         self._next_boundary = 0.0
         self._lock = threading.Lock()
         self.rotations = 0
 
     # Public -------------------------------------------------------------------------
 
-    def append(self, lines: Sequence[bytes]) -> tuple[int, OSError | None]:
+    def append(self, lines: list[bytes]) -> OSError | None:
         """Append ``lines`` (each ending in ``b"\\n"``), in order, under the shared lock.
 
-        Returns:
-            How many of ``lines``, from the first, are now in the file whole, and the
-            error that stopped the rest (None when all were written).
+        Each line leaves ``lines`` once it is in the file whole, so what is left is what
+        did not reach it: after an error, which is returned (None when all were
+        written), and also when an exception raised by a signal handler (SystemExit,
+        KeyboardInterrupt) cuts the call short. A caller that tries again later writes
+        nothing twice and loses nothing.
         """
         with self._lock:
             for _ in range(2):
@@ -164,15 +167,16 @@ class LogFile:
                     fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
                 except OSError as exc:
                     self._close()  # a vanished volume: start from scratch next time
-                    return 0, exc
+                    return exc
                 try:
-                    done, error = self._append_locked(lines)
+                    error = self._append_locked(lines)
                 except _LockMoved:
                     # The folder was deleted and made again: the lock held is on the old
                     # lock file, which keeps out no process that opened the new one.
                     self._close()  # closing the descriptor lets go of its lock
                     continue
                 except BaseException:
+                    self._settle(lines)
                     self._close()  # never keep the lock other processes wait for
                     raise
                 with contextlib.suppress(OSError):
@@ -181,8 +185,8 @@ class LogFile:
                     # Let go of the volume: a failing disk must be free to be unmounted,
                     # and the next attempt starts from the path, whatever it leads to then.
                     self._close()
-                return done, error
-            return 0, OSError(errno.ESTALE, "the lock file was replaced twice", self.lock_path)
+                return error
+            return OSError(errno.ESTALE, "the lock file was replaced twice", self.lock_path)
 
     def close(self) -> None:
         """Close the file and the lock file; the next ``append`` opens them again."""
@@ -274,8 +278,7 @@ class LogFile:
 
     # Writing ------------------------------------------------------------------------
 
-    def _append_locked(self, lines: Sequence[bytes]) -> tuple[int, OSError | None]:
-        done = 0
+    def _append_locked(self, lines: list[bytes]) -> OSError | None:
         try:
             if self._reopen_if_moved() and not _same_file(self._lock_fd, self.lock_path):
                 raise _LockMoved
@@ -292,56 +295,81 @@ class LogFile:
             if not (regular and self.max_bytes) or size + total <= self.max_bytes:
                 # The common case, in a few C calls: the writer thread holds the GIL for
                 # as short a time as it can, so it seldom makes the caller wait.
-                self._write_lines(lines, size, total)
-                return len(lines), None
-            group: list[bytes] = []
-            group_size = 0
-            for line in lines:
-                if (
-                    regular
-                    and self.max_bytes
-                    and size + group_size
-                    and size + group_size + len(line) > self.max_bytes
-                ):
-                    if group:
-                        self._write_lines(group, size, group_size)
-                        done += len(group)
+                self._write_lines(lines, len(lines), size, total, regular=regular)
+                return None
+            count = group_size = 0
+            for line in list(lines):  # a copy: each group leaves ``lines`` once written
+                if size + group_size and size + group_size + len(line) > self.max_bytes:
+                    if count:
+                        self._write_lines(lines, count, size, group_size, regular=True)
                         size += group_size
-                        group, group_size = [], 0
+                        count = group_size = 0
                     size = self._rotate()
-                group.append(line)
+                count += 1
                 group_size += len(line)
-            if group:
-                self._write_lines(group, size, group_size)
-                done += len(group)
-        except _Partial as partial:
-            return done + partial.lines, partial.error
+            if count:
+                self._write_lines(lines, count, size, group_size, regular=True)
         except OSError as exc:
-            return done, exc
-        return done, None
+            return exc
+        return None
 
-    def _write_lines(self, group: Sequence[bytes], size: int, group_size: int) -> None:
+    def _write_lines(
+        self, lines: list[bytes], count: int, size: int, group_size: int, *, regular: bool
+    ) -> None:
+        """Write the first ``count`` of ``lines`` at ``size``, then take them off ``lines``."""
         self._check_space(group_size)
-        data = b"".join(group)
+        data = b"".join(lines[:count]) if count < len(lines) else b"".join(lines)
         written = 0
         self._end = -1
+        # What settle() needs if an exception cuts this short. Only a regular file's size
+        # can tell how much of an interrupted write landed; elsewhere the lines are kept.
+        self._landing = (size, count, len(lines)) if regular else None
         try:
             while written < len(data):
                 written += self._write(data[written:])
-        except OSError as exc:
-            # Cut the file back to the last whole line: a part of a record must not stay
-            # (O_APPEND and the lock mean nobody else wrote after us meanwhile).
-            whole, count = 0, 0
-            for line in group:
-                if whole + len(line) > written:
-                    break
-                whole += len(line)
-                count += 1
-            if whole != written:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(self._fd, size + whole)
-            raise _Partial(count, exc) from exc
+        except OSError:
+            self._landing = None
+            self._keep_whole(lines, count, size, written)
+            raise
+        del lines[:count]
+        self._landing = None
         self._end = size + written
+
+    def _keep_whole(self, lines: list[bytes], count: int, size: int, written: int) -> None:
+        """After ``written`` bytes of ``lines[:count]`` landed at ``size``: keep what is whole.
+
+        The file is cut back to the last whole line, so no part of a record stays
+        (O_APPEND and the lock mean nobody else wrote after us meanwhile), and the
+        whole lines leave ``lines``.
+        """
+        whole = done = 0
+        for line in lines[:count]:
+            if whole + len(line) > written:
+                break
+            whole += len(line)
+            done += 1
+        if whole != written:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, size + whole)
+        del lines[:done]
+
+    def _settle(self, lines: list[bytes]) -> None:
+        """After an exception from a signal handler: take off ``lines`` what landed anyway.
+
+        It may strike after ``os.write`` returned and before the lines were taken off,
+        so the file's size, with the lock still held, says how much landed.
+        """
+        landing, self._landing = self._landing, None
+        if landing is None:
+            return
+        size, count, length = landing
+        if len(lines) != length:  # they were taken off already
+            return
+        try:
+            written = os.fstat(self._fd).st_size - size
+        except OSError:  # cannot tell: keep them, the next attempt writes them
+            return
+        self._keep_whole(lines, count, size, max(0, written))
 
     def _write(self, data: bytes) -> int:
         written = os.write(self._fd, data)
@@ -491,13 +519,6 @@ def _same_file(fd: int, path: str) -> bool:
 
 class _LockMoved(Exception):
     """The lock file is not the one the path names any more."""
-
-
-class _Partial(Exception):
-    def __init__(self, lines: int, error: OSError) -> None:
-        super().__init__(lines, error)
-        self.lines = lines
-        self.error = error
 
 
 def make_folders(folder: str, mode: int) -> None:

@@ -27,6 +27,7 @@ import queue
 import threading
 import time
 from collections import deque
+from itertools import repeat, starmap
 from typing import TYPE_CHECKING
 
 from dual_log._report import say
@@ -225,32 +226,36 @@ class Writer:
         taken, with more perhaps waiting behind it: only then is the writer to go on at
         once rather than wait for the next threshold.
         """
-        batch = self._held
+        held = self._held
         markers = self._markers
         lines = self._lines
         self._bytes = 0
         stop = False
-        # Taken in one comprehension: the fewer bytecodes the writer runs, the less it
-        # competes with the application for the GIL. Others may append meanwhile; only
-        # this thread removes, so the count taken is there to take.
-        popleft = lines.popleft
-        taken = [popleft() for _ in range(min(len(lines), BATCH - len(batch)))]
-        if all(item.__class__ is bytes for item in taken):
-            batch += taken  # type: ignore[arg-type]  # all bytes, checked above
-        else:
-            for position, item in enumerate(taken):
+        start = len(held)
+        # Moved in one C call, which no signal handler can interrupt (the calling thread
+        # drains with queue=False): a line is always either queued or held. It also runs
+        # no bytecode, so the writer seldom competes with the application for the GIL.
+        # Only this thread removes lines, but a full queue may drop one meanwhile. Flush
+        # and stop markers come along, and are sorted out below.
+        with contextlib.suppress(IndexError):
+            count = min(len(lines), BATCH - start)
+            held.extend(starmap(lines.popleft, repeat((), count)))  # type: ignore[arg-type]
+        taken = len(held) - start
+        if not all(item.__class__ is bytes for item in held[start:]):
+            items = held[start:]
+            del held[start:]
+            for position, item in enumerate(items):
                 if item.__class__ is bytes:
-                    batch.append(item)
+                    held.append(item)
                 elif item is _STOP:
                     stop = True
                     # Whatever came after the stop marker goes back, first in line.
-                    lines.extendleft(reversed(taken[position + 1 :]))
+                    lines.extendleft(reversed(items[position + 1 :]))
                     break
                 elif isinstance(item, threading.Event):
                     markers.append(item)
-        self._held = batch
-        if batch and (final or stop or time.monotonic() >= self._retry_at):
-            self._attempt(batch)
+        if held and (final or stop or time.monotonic() >= self._retry_at):
+            self._attempt()
         if stop:
             self._finish()
         if not self._held:
@@ -258,17 +263,18 @@ class Writer:
                 marker.set()
             markers.clear()
             self._after_drop()
-        return None if stop else len(taken) >= BATCH
+        return None if stop else taken >= BATCH
 
-    def _attempt(self, batch: list[bytes]) -> None:
-        count, error = self.file.append(batch)
+    def _attempt(self) -> None:
+        held = self._held
+        before = len(held)
+        error = self.file.append(held)  # takes off ``held`` what it writes
+        count = before - len(held)
         self.written += count
         if error is None:
-            self._held = []
             if self.report.failing:
                 self._recovered(count)
             return
-        self._held = batch[count:]
         self._delay = min(max(self._delay * 2, FIRST_RETRY), LAST_RETRY)
         self._retry_at = time.monotonic() + self._delay
         if not self.report.failing:
@@ -301,11 +307,11 @@ class Writer:
         deadline = time.monotonic() + EXIT_RETRY_SECONDS
         while self._held and time.monotonic() < deadline:
             time.sleep(min(max(self._delay, FIRST_RETRY), max(0.0, deadline - time.monotonic())))
-            self._attempt(self._held)
+            self._attempt()
         if self._held:
             lost = len(self._held)
             self.lost += lost
-            self._held = []
+            self._held.clear()
             say(
                 f"{lost} records could not be written to {self.report.sink} before it was "
                 f"closed: {self.report.last_error or 'it kept failing'}. They went to stdout."
