@@ -15,12 +15,14 @@ and the newer ones are read whole, oldest first, before the new live file.
 from __future__ import annotations
 
 import collections
+import contextlib
+import fcntl
 import os
 import signal
 import time
 from typing import IO, TYPE_CHECKING, Any
 
-from dual_log import _read
+from dual_log import _logfile, _read
 from dual_log._scan import Counts, Scanner
 
 if TYPE_CHECKING:
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 
 # How many times a rotation is looked at again when the files are seen half-renamed.
 RETRIES = 50
+# Seconds the reader tries for the writers' lock before it lists the rotated files anyway.
+LOCK_WAIT = 2.0
 
 
 def live_file(path: str) -> str | None:
@@ -148,16 +152,20 @@ class Follower:
         """Move on to the file now live; return the lines of files rotated in between."""
         head = self._head
         for _ in range(RETRIES):
-            try:
-                fd = os.open(self.path, os.O_RDONLY)
-            except FileNotFoundError:
+            with _rotations_held(self.path):
+                try:
+                    fd: int | None = os.open(self.path, os.O_RDONLY)
+                except FileNotFoundError:
+                    fd = None
+                else:
+                    between = self._rotated_after(head)
+                    try:
+                        info = os.stat(self.path)
+                    except FileNotFoundError:
+                        info = None
+            if fd is None:
                 time.sleep(self.interval / 5)
                 continue
-            between = self._rotated_after(head)
-            try:
-                info = os.stat(self.path)
-            except FileNotFoundError:
-                info = None
             fresh = os.fstat(fd)
             steady = info is not None and (info.st_dev, info.st_ino) == (
                 fresh.st_dev,
@@ -186,6 +194,7 @@ class Follower:
         if head is None:  # an empty file was rotated: nothing to look for
             return []
         opened: list[IO[bytes]] = []
+        seen: set[tuple[int, int]] = set()
         number = 1
         while True:
             stream: IO[bytes] | None = None
@@ -197,6 +206,11 @@ class Follower:
                     continue
             if stream is None:
                 break
+            info = os.fstat(stream.fileno())
+            if (info.st_dev, info.st_ino) in seen:  # renamed under us: a rotation is under way
+                stream.close()
+                break
+            seen.add((info.st_dev, info.st_ino))
             if _head_of(stream) == head:
                 stream.close()
                 return opened[::-1]
@@ -205,6 +219,37 @@ class Follower:
         for earlier in opened:
             earlier.close()
         return None
+
+
+@contextlib.contextmanager
+def _rotations_held(path: str) -> Iterator[None]:
+    """Keep writers from rotating while the rotated files are listed, if it can be done soon.
+
+    A rotation renames the numbered files one by one, under the writers' lock: listed
+    meanwhile, a file may be seen twice or not at all. A shared lock on the same lock
+    file keeps them out for the few milliseconds of the listing. It is asked for without
+    waiting, again and again for at most ``LOCK_WAIT`` seconds (a writer stopped while
+    holding it must not stop the reader); then, or without a lock file (no dual_log
+    writer made one), the files are listed as they are and ``_switch`` checks the result.
+    """
+    try:
+        fd = os.open(_logfile.lock_path(path), os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        yield
+        return
+    try:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.001)
+        yield
+    finally:
+        os.close(fd)  # closing lets go of the lock
 
 
 def _head_of(stream: IO[bytes]) -> bytes | None:
