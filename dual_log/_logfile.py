@@ -221,6 +221,8 @@ class LogFile:
     # Opening ------------------------------------------------------------------------
 
     def _open(self) -> None:
+        if self._fd >= 0 and self._lock_fd >= 0:
+            return  # every system call saved is one GIL hand-over fewer for the writer
         if self.create_dirs and not os.path.isdir(self.folder):
             make_folders(self.folder, self.dir_mode)
         if self._lock_fd < 0:
@@ -256,33 +258,39 @@ class LogFile:
                 with contextlib.suppress(OSError):
                     os.close(descriptor)
 
-    def _reopen_if_moved(self) -> bool:
+    def _follow_path(self) -> tuple[bool, os.stat_result]:
         """Follow the path: another process may have rotated or deleted the file.
 
-        Returns whether the file was opened again.
+        Returns whether the file was opened again, and its status: the path's, which is
+        the open file's when it was not, and saves asking the descriptor too.
         """
         try:
-            info = os.stat(self.path)
-            current: tuple[int, int] | None = (info.st_dev, info.st_ino)
+            info: os.stat_result | None = os.stat(self.path)
         except FileNotFoundError:
-            current = None
-        if current == self._identity:
-            return False
+            info = None
+        if info is not None and (info.st_dev, info.st_ino) == self._identity:
+            return False, info
         fd, self._fd = self._fd, -1
         os.close(fd)
-        self._fd = self._open_file(self.path, os.O_RDWR | os.O_APPEND)
+        try:
+            self._fd = self._open_file(self.path, os.O_RDWR | os.O_APPEND)
+        except FileNotFoundError:
+            if not self.create_dirs:
+                raise
+            make_folders(self.folder, self.dir_mode)  # the folder was deleted meanwhile
+            self._fd = self._open_file(self.path, os.O_RDWR | os.O_APPEND)
         info = os.fstat(self._fd)
         self._identity = (info.st_dev, info.st_ino)
         self._end = -1
-        return True
+        return True, info
 
     # Writing ------------------------------------------------------------------------
 
     def _append_locked(self, lines: list[bytes]) -> OSError | None:
         try:
-            if self._reopen_if_moved() and not _same_file(self._lock_fd, self.lock_path):
+            moved, info = self._follow_path()
+            if moved and not _same_file(self._lock_fd, self.lock_path):
                 raise _LockMoved
-            info = os.fstat(self._fd)
             size = info.st_size
             regular = stat.S_ISREG(info.st_mode)
             if regular and self.when and size and self._time_to_rotate(info.st_mtime):
@@ -431,7 +439,7 @@ class LogFile:
             self._on_rotation_failed(None)
         self._rotation_failing = False
         self.rotations += 1
-        self._reopen_if_moved()
+        self._follow_path()
         if self.compress:
             self._gzip(self._numbered(1, ""))
         self._prune()
