@@ -11,13 +11,13 @@ A write that fails keeps its lines. They stay first in line and are tried again,
 order, with backoff from 0.25 s to 5 s, while new lines queue behind them; a volume that
 comes back gets every one of them, and one line on stderr says the file works again.
 
-Lines are dropped only when ``size`` of them wait. If the writer is healthy, the log
-call first waits up to ``timeout`` for room (a burst slowed, not lost); if the file is
-failing, or that wait ran out, the *oldest queued* line is dropped to make room. For a
-post-mortem, the records that count are the first ones of the fault, which the writer
-already holds and keeps, and the newest, which show how it ended; the middle of a long
-outage is what goes. The first drop is said on stderr, and so is the moment the queue
-has room again, with the number dropped meanwhile.
+Lines are dropped only when ``size`` of them wait, queued or held. If the writer is
+healthy, the log call first waits up to ``timeout`` for room (a burst slowed, not lost);
+if the file is failing, or that wait ran out, the *oldest queued* line is dropped to
+make room. For a post-mortem, the records that count are the first ones of the fault,
+which the writer already holds and keeps, and the newest, which show how it ended; the
+middle of a long outage is what goes. The first drop is said on stderr, and so is the
+moment the queue has room again, with the number dropped meanwhile.
 """
 
 from __future__ import annotations
@@ -38,9 +38,6 @@ if TYPE_CHECKING:
     from dual_log._logfile import LogFile
     from dual_log._report import FaultReport
 
-# Lines written under one lock: enough to make the lock rare, few enough that a batch
-# held through a fault is a bounded share of the queue.
-BATCH = 4096
 # Backoff between attempts at a failing file: short enough that a volume mounted again
 # is written within seconds, long enough that a dead one costs almost nothing.
 FIRST_RETRY = 0.25
@@ -79,6 +76,7 @@ class Writer:
     ) -> None:
         self.file = file
         self.size = size
+        self.batch = max(1, size // 2)
         self.timeout = timeout
         self.interval = interval
         self.wake_bytes = max(1, wake_bytes)
@@ -121,7 +119,7 @@ class Writer:
     def put(self, line: bytes) -> None:
         """Queue ``line`` (ending in ``b"\\n"``) for the file; never raises, never blocks long."""
         lines = self._lines
-        if len(lines) >= self.size:
+        if len(lines) + len(self._held) >= self.size:
             self._make_room()
         lines.append(line)
         if not self.threaded or (self._thread is None and not self._start()):
@@ -135,7 +133,7 @@ class Writer:
         if self.threaded and not self.report.failing and not self._stalled and self.timeout > 0:
             self._hurry()
             deadline = time.monotonic() + self.timeout
-            while len(self._lines) >= self.size:
+            while len(self._lines) + len(self._held) >= self.size:
                 if time.monotonic() >= deadline:
                     self._stalled = True
                     break
@@ -220,7 +218,12 @@ class Writer:
         self._woken = False
 
     def _drain(self, *, final: bool) -> bool | None:
-        """Take up to ``BATCH`` waiting lines behind the held ones and try to write them.
+        """Take waiting lines behind the held ones, up to half the queue, and write them.
+
+        One batch, one lock, one write: every system call is a moment when the writer
+        thread must win the GIL back from a busy application, so the fewer, the cheaper
+        logging is for it. Half the queue, so that through a fault the newest records
+        still have room beside the held ones.
 
         Returns None when the stop marker was reached, else whether a full batch was
         taken, with more perhaps waiting behind it: only then is the writer to go on at
@@ -238,10 +241,10 @@ class Writer:
         # Only this thread removes lines, but a full queue may drop one meanwhile. Flush
         # and stop markers come along, and are sorted out below.
         with contextlib.suppress(IndexError):
-            count = min(len(lines), BATCH - start)
+            count = min(len(lines), self.batch - start)
             held.extend(starmap(lines.popleft, repeat((), count)))  # type: ignore[arg-type]
         taken = len(held) - start
-        if not all(item.__class__ is bytes for item in held[start:]):
+        if set(map(type, held[start:])) - {bytes}:  # in C: the writer holds the GIL briefly
             items = held[start:]
             del held[start:]
             for position, item in enumerate(items):
@@ -263,7 +266,7 @@ class Writer:
                 marker.set()
             markers.clear()
             self._after_drop()
-        return None if stop else taken >= BATCH
+        return None if stop else taken >= self.batch
 
     def _attempt(self) -> None:
         held = self._held

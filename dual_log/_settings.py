@@ -366,7 +366,7 @@ OPTIONS: tuple[Option, ...] = (
            "also delete rotated files older than this many days", FILE),
     Option("queue", "DUAL_LOG_QUEUE", True, parse_bool,
            "write the file from a background thread (stdout stays synchronous)", FILE),
-    Option("queue_size", "DUAL_LOG_QUEUE_SIZE", 10_000, lambda v, o: parse_count(v, o, 1),
+    Option("queue_size", "DUAL_LOG_QUEUE_SIZE", 50_000, lambda v, o: parse_count(v, o, 1),
            "records held for the file (queued, or kept through a fault) before the oldest "
            "are dropped", FILE),
     Option("queue_timeout", "DUAL_LOG_QUEUE_TIMEOUT", 1.0, parse_seconds,
@@ -374,7 +374,7 @@ OPTIONS: tuple[Option, ...] = (
            FILE),
     Option("flush_interval", "DUAL_LOG_FLUSH_INTERVAL", 0.25, parse_seconds,
            "seconds queued records may wait before the writer thread writes them", FILE),
-    Option("flush_bytes", "DUAL_LOG_FLUSH_BYTES", "64KiB", parse_size,
+    Option("flush_bytes", "DUAL_LOG_FLUSH_BYTES", "4MiB", parse_size,
            "queued bytes that wake the writer thread before flush_interval", FILE),
     Option("min_free", "DUAL_LOG_MIN_FREE", MIN_FREE, parse_space,
            "free space the file never takes from the volume ('64MiB' or '5%'; 0: none)", FILE),

@@ -52,8 +52,8 @@ def test_full_queue_drops_the_oldest_queued_and_counts_honestly(
 ) -> None:
     """With the writer stuck on a held lock, a full queue drops its oldest, counts, says so once.
 
-    What survives: the records the writer had taken before it got stuck, and the newest
-    ``queue_size`` records; the middle of the outage goes.
+    What survives: the record the writer had taken before it got stuck, and the newest
+    records beside it, ``queue_size`` in all; the middle of the outage goes.
     """
     handler = dual_log.FileHandler(log_path, queue_size=50, queue_timeout=0.2)
     handler.handle(_record(-1))  # opens the file and its lock file
@@ -73,8 +73,8 @@ def test_full_queue_drops_the_oldest_queued_and_counts_honestly(
     records, torn = read_records(log_path)
     written = [int(r["message"].split()[1]) for r in records]
     assert torn == []
-    assert dropped == 300 - 50
-    assert written == [-1, 0, *range(251, 301)]
+    assert dropped == 300 - 49  # record 0, held by the writer, is one of the 50
+    assert written == [-1, 0, *range(252, 301)]
     assert handler.missed == dropped
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("dual_log")]
     assert lines == [
