@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 ENCODING = "utf-8"
 # Lone surrogates (bytes that were not UTF-8) become \udcXX escapes instead of an error.
 ERRORS = "backslashreplace"
+_PLAIN = logging.Formatter()
 
 
 class FileHandler(logging.Handler):
@@ -61,13 +62,13 @@ class FileHandler(logging.Handler):
         queue: write from a background thread, in batches. Default True. False writes
             in the calling thread before the log call returns.
         queue_size: records held for the file (queued, or kept through a fault) before
-            the oldest are dropped. Default 10000.
+            the oldest are dropped. Default 50000.
         queue_timeout: seconds a log call waits for room in a full queue while the
             writer is healthy, before the oldest queued record is dropped. Default 1.0.
         flush_interval: seconds a queued record may wait before the writer thread
             writes it. Default 0.25.
         flush_bytes: queued bytes that wake the writer thread before ``flush_interval``.
-            Default ``"64KiB"``.
+            Default ``"4MiB"``.
         create_dirs: create a missing folder (with ``dir_mode``). Default False: a
             missing folder usually means an unmounted volume, which is reported, not
             papered over by writing to the container's own disk.
@@ -211,7 +212,16 @@ class FileHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         """Format ``record`` now and hand its line to the writer."""
         try:
-            line = self._format(record)
+            formatter = self.formatter or _PLAIN  # what logging.Handler.format falls back to
+            try:
+                line = formatter.format(record)
+            except RecursionError:
+                raise
+            except Exception as exc:  # a user formatter that raises; ours never do
+                line = (
+                    f"[dual_log: record not formatted: {type(exc).__name__}] "
+                    + _records.escape_text(_records.render_message(record))
+                )
             self._writer.put((line + "\n").encode(ENCODING, ERRORS))
         except RecursionError:  # the stdlib idiom: recursion in logging itself is a bug to see
             raise
@@ -239,15 +249,6 @@ class FileHandler(logging.Handler):
         self._file.after_fork_in_child()
 
     # Formatting and messages --------------------------------------------------------
-
-    def _format(self, record: logging.LogRecord) -> str:
-        try:
-            return self.format(record)
-        except Exception as exc:  # a user formatter that raises; ours never do
-            return (
-                f"[dual_log: record not formatted: {type(exc).__name__}] "
-                + _records.escape_text(_records.render_message(record))
-            )
 
     def _report_at_start(self) -> None:
         folder = os.path.dirname(self.path)

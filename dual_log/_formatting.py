@@ -14,8 +14,11 @@ import math
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from json.encoder import encode_basestring as _quote
+from json.encoder import encode_basestring_ascii as _quote_ascii
 from typing import TYPE_CHECKING, Any
 
+from pythonjsonlogger.json import JsonEncoder as PythonJsonLoggerEncoder
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
 from dual_log import _records, _settings
@@ -99,7 +102,7 @@ class TextFormatter(logging.Formatter):
         """Format a copy of ``record``; never raises, never changes ``record``."""
         if self._fast and type(self) is TextFormatter and _plain_text(record):
             # The common case, read straight off the record: the same line as below.
-            message = _records.render_message(record)
+            message = _records.message_of(record)
             if not message.isprintable():
                 message = _records.escape_text(message)
             return f"{_utc_time(record.created)} {record.levelname} {record.name} {message}"
@@ -217,6 +220,7 @@ class JsonFormatter(_BaseJsonFormatter):
         self.source_fields: bool = options["source_fields"]
         self.redactor = _redactor(redact, redact_keys, redact_patterns)
         self._encoder: tuple[tuple[Any, ...], json.JSONEncoder] | None = None
+        self._line: _LineParts | None = None
         # The default shape, for which format() builds the line itself: python-json-logger's
         # own options and every method a subclass may override take the full path.
         self._fast = (
@@ -243,7 +247,11 @@ class JsonFormatter(_BaseJsonFormatter):
     def format(self, record: logging.LogRecord) -> str:
         """Format a copy of ``record`` as one JSON line; never raises, never changes ``record``."""
         if self._fast and type(self) is JsonFormatter and _plain_text(record):
-            line = self._format_plain(record)
+            line = None
+            if len(record.__dict__) == _PLAIN_SIZE and not self.source_fields:
+                line = self._line_of_plain(record)
+            if line is None:
+                line = self._format_plain(record)
             if line is not None:
                 return line
         try:
@@ -279,7 +287,7 @@ class JsonFormatter(_BaseJsonFormatter):
             data[self.time_field] = _utc_time(record.created)
         data["level"] = record.levelname
         data["logger"] = record.name
-        data["message"] = _records.strip_ansi(_records.render_message(record))
+        data["message"] = _records.strip_ansi(_records.message_of(record))
         data["pid"] = record.process
         data.update(self.static_fields)
         if len(fields) != _PLAIN_SIZE:
@@ -295,6 +303,59 @@ class JsonFormatter(_BaseJsonFormatter):
             return self.jsonify_log_record(data)
         except Exception:  # e.g. an extra JSON cannot encode: the full path knows what to do
             return None
+
+    def _line_of_plain(self, record: logging.LogRecord) -> str | None:
+        """The line of a record with no extras, written as text rather than through a dict.
+
+        Character for character what ``jsonify_log_record`` writes for the dict that
+        ``_format_plain`` builds: the same escaping functions the json encoder calls, the
+        same separators. None when a setting or a value asks for the encoder itself.
+        """
+        parts = self._line
+        if parts is None or parts[0] != self.static_fields:
+            parts = self._line = self._line_parts()
+        _, head, tail, quote = parts
+        level, name, pid = record.levelname, record.name, record.process
+        if tail is None or type(level) is not str or type(name) is not str or type(pid) is not int:
+            return None
+        message = quote(_records.strip_ansi(_records.message_of(record)))
+        time_text = f'{head}{_utc_time(record.created)}", ' if head else "{"
+        return (
+            f'{time_text}"level": {quote(level)}, "logger": {quote(name)}, '
+            f'"message": {message}, "pid": {pid}{tail}}}'
+        )
+
+    def _line_parts(self) -> _LineParts:
+        """What every plain line shares: the time key, the static fields, the quoting.
+
+        The static fields end the line (``, "key": value, ...``); None in their place
+        when the encoder is one whose text cannot be predicted, a static value JSON
+        cannot encode, or a static field takes the place of a record field.
+        """
+        fields = dict(self.static_fields)
+        quote = _quote_ascii if self.json_ensure_ascii else _quote
+        head = f'{{{quote(self.time_field)}: "' if self.time_field else ""
+        tail: str | None = None
+        if (
+            self.json_serializer is json.dumps
+            and self.json_indent is None
+            and self.json_encoder in _PLAIN_ENCODERS
+            and {"level", "logger", "message", "pid", self.time_field}.isdisjoint(fields)
+        ):
+            try:
+                tail = "".join(
+                    f", {self.jsonify_log_record({k: v})[1:-1]}" for k, v in fields.items()
+                )
+            except Exception:  # a static value JSON cannot encode: the full path copes
+                tail = None
+        return fields, head, tail, quote
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A setting a plain line depends on, changed after __init__ (python-json-logger's
+        # attributes are public): the line's shared parts are worked out again.
+        if name in _LINE_SETTINGS:
+            self.__dict__["_line"] = None
+        super().__setattr__(name, value)
 
     def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
         """python-json-logger's ``json.dumps`` call, with the encoder built once, not per record."""
@@ -313,6 +374,22 @@ class JsonFormatter(_BaseJsonFormatter):
 # A record as Logger.makeRecord builds it has this many attributes; more means extras
 # (or what another handler's formatter cached on it).
 _PLAIN_SIZE = len(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
+# What every plain line shares (see JsonFormatter._line_parts).
+_LineParts = tuple[dict[str, Any], str, "str | None", "Callable[[str], str]"]
+# The settings those parts depend on.
+_LINE_SETTINGS = frozenset(
+    (
+        "json_serializer",
+        "json_indent",
+        "json_encoder",
+        "json_default",
+        "json_ensure_ascii",
+        "time_field",
+        "static_fields",
+    )
+)
+# Encoders whose text for strings and integers is json's own: _line_of_plain may write it.
+_PLAIN_ENCODERS = (None, json.JSONEncoder, PythonJsonLoggerEncoder)
 # Extras the full path rewrites (_records.view): Django's request, uvicorn's colour copy.
 _TIDIED = frozenset(("request", "color_message"))
 
@@ -373,26 +450,35 @@ def _fallback_text(text: str, redactor: Redactor | None) -> str:
 # The last second formatted, and its text up to the fraction: records come in bursts
 # within one second, and formatting a datetime costs more than the rest of a field.
 _second: tuple[int, str] = (-1, "")
+# The last time formatted: each of the two sinks formats the same record's time.
+_last: tuple[float, str] = (math.nan, "")
+# ".000+00:00" to ".999+00:00": the end of the text, looked up rather than formatted.
+_MILLIS = tuple(f".{ms:03d}+00:00" for ms in range(1000))
 
 
 def _utc_time(created: float) -> str:
     """``created`` as ``datetime.fromtimestamp(created, utc).isoformat("milliseconds")``."""
-    global _second
-    # Rounded as datetime.fromtimestamp rounds: to the microsecond, half to even.
-    fraction, whole = math.modf(created)
-    micro = round(fraction * 1e6)
+    global _second, _last
+    last = _last  # one read: another thread may replace it meanwhile
+    if last[0] == created:
+        return last[1]
+    # Rounded as datetime.fromtimestamp rounds: to the microsecond, half to even. The
+    # fraction is math.modf's, exactly: taking the whole part off a float is exact.
+    second = int(created)
+    micro = round((created - second) * 1e6)
     if micro >= 1_000_000:
         micro -= 1_000_000
-        whole += 1.0
+        second += 1
     elif micro < 0:  # before 1970
         micro += 1_000_000
-        whole -= 1.0
-    second = int(whole)
+        second -= 1
     cached = _second  # one read: another thread may replace it meanwhile
     if cached[0] != second:
         text = datetime.fromtimestamp(second, tz=timezone.utc).isoformat(timespec="seconds")
         cached = _second = (second, text[:-6])  # without "+00:00"
-    return f"{cached[1]}.{micro // 1000:03d}+00:00"
+    text = cached[1] + _MILLIS[micro // 1000]
+    _last = (created, text)
+    return text
 
 
 def _fallback_value(key: str, value: Any, redactor: Redactor | None) -> str:

@@ -115,6 +115,28 @@ def render_message(record: logging.LogRecord) -> str:
         )
 
 
+# The last message rendered, for the second sink, which gets the same record: its
+# identity, its msg and args (held, so no later record can reuse their addresses), and
+# the text. Another record, or a msg or args replaced by a filter, renders anew.
+_rendered: tuple[int, object, object, str] = (0, None, None, "")
+
+
+def message_of(record: logging.LogRecord) -> str:
+    """``render_message(record)``, rendered once for both sinks."""
+    global _rendered
+    last = _rendered  # one read: another thread may replace it meanwhile
+    if last[0] == id(record) and last[1] is record.msg and last[2] is record.args:
+        return last[3]
+    try:
+        message = record.getMessage()
+    except Exception:  # arguments that do not fit: render_message says what happened
+        message = render_message(record)
+    if not isinstance(message, str):  # a str subclass's % may return anything
+        message = render_message(record)
+    _rendered = (id(record), record.msg, record.args, message)
+    return message
+
+
 def format_exception(exc_info: Any) -> str:
     """A traceback as text, or a placeholder when formatting it fails."""
     try:
