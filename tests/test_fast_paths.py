@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,3 +72,59 @@ def test_a_formatter_with_options_takes_the_full_path() -> None:
     renamed = dual_log.JsonFormatter(rename_fields={"levelname": "severity"}).format(record)
     assert '"severity": "WARNING"' in renamed
     assert dual_log.JsonFormatter(json_indent=2).format(record).count("\n") > 3
+
+
+SETTINGS = [
+    pytest.param({}, id="defaults"),
+    pytest.param({"json_ensure_ascii": False}, id="not-ascii"),
+    pytest.param({"time_field": None}, id="no-time"),
+    pytest.param({"time_field": "ts"}, id="time-renamed"),
+    pytest.param({"static_fields": {"region": "ams", "n": [1, 2.5, None]}}, id="static"),
+    pytest.param({"static_fields": {"level": "shadowed"}}, id="static-over-a-field"),
+    pytest.param({"static_fields": {"when": object()}}, id="static-unencodable"),
+    pytest.param({"json_encoder": None}, id="plain-encoder"),
+]
+
+
+@pytest.mark.parametrize("settings", SETTINGS)
+@pytest.mark.parametrize("make", RECORDS[:6])
+def test_json_line_follows_settings_changed_after_init(
+    make: object, settings: dict[str, Any]
+) -> None:
+    """python-json-logger's attributes are public: set later, both paths still agree."""
+    fast, full = dual_log.JsonFormatter(platform_fields=False), FullJson(platform_fields=False)
+    record = make()  # type: ignore[operator]
+    fast.format(record)  # the shared parts of a line are worked out once, here
+    for formatter in (fast, full):
+        for name, value in settings.items():
+            setattr(formatter, name, value)
+    assert fast.format(record) == full.format(record)
+    fast.static_fields["added"] = "later"  # changed in place, too
+    full.static_fields = fast.static_fields
+    assert fast.format(record) == full.format(record)
+
+
+def test_the_second_sink_renders_what_a_filter_made_of_the_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The message is rendered once for both sinks, unless a filter between them replaces it."""
+
+    def mask(record: logging.LogRecord) -> bool:
+        record.msg, record.args = "card %s", ("****",)
+        return True
+
+    log = logging.getLogger("fast.filter")
+    log.propagate = False
+    stdout = dual_log.StdoutHandler()
+    file = dual_log.FileHandler(tmp_path / "app.log", queue=False)
+    file.addFilter(mask)
+    log.addHandler(stdout)
+    log.addHandler(file)
+    try:
+        log.warning("card %s", "4111111111111111")
+    finally:
+        log.removeHandler(stdout)
+        log.removeHandler(file)
+        file.close()
+    assert "card 4111111111111111" in capsys.readouterr().out
+    assert json.loads((tmp_path / "app.log").read_text())["message"] == "card ****"
