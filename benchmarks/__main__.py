@@ -149,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         blocks["reader"] = _reader.table(results["reader"], described)
     if parts != ["reader"]:  # the reader's block describes its own machine
         blocks["machine"] = described
-    for name in ("machine", *PARTS):
+    if {"percall", "multiproc", "e2e"} <= set(parts):  # a partial run leaves them as they are
+        blocks["goals"] = _report.verdicts(results)
+    for name in ("machine", "goals", *PARTS):
         if name in blocks:
             print(f"\n## {name}\n\n{blocks[name]}")
     _warn_about_stderr(results)

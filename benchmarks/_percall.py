@@ -106,6 +106,7 @@ def summarize(runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         row["switches_per_1000"] = statistics.median(
             r.get("switches", 0) / r["n"] * 1000 for r in results
         )
+        row["peak_rss_mib"] = statistics.median(r.get("peak_rss_kib", 0) / 1024 for r in results)
         expected = results[0]["n"] + results[0]["warmup"]
         if config.file_format is not None:
             row["file_lines_min"] = min(r["file_lines"] for r in results)

@@ -39,6 +39,8 @@ def percall(key: str, folder: str, n: int, warmup: int, result: str) -> None:
             "switches": switches,
             "total_s": total,
             "counters": counters,
+            # Peak resident memory of the whole run, imports included (KiB on Linux).
+            "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         },
     )
 
