@@ -98,6 +98,7 @@ class Writer:
         # signal handler could find taken by the very thread it interrupted.
         self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._stopping: threading.Thread | None = None  # the thread close() waits for
         self._closed = False
         self._start_lock = threading.Lock()
         self._here_lock = threading.RLock()
@@ -179,6 +180,12 @@ class Writer:
 
     def _write_here(self) -> None:
         """Write what waits, in this thread (``queue=False``, or after ``close()``)."""
+        stopping = self._stopping
+        if stopping is not None and stopping.is_alive():
+            # close() is waiting for the writer thread to reach its stop marker: taking
+            # that marker here (a signal's flush, a record logged meanwhile) would leave
+            # the thread running and close() waiting. What comes now, close() writes.
+            return
         with self._here_lock:
             if self._writing:  # a signal handler that logs mid-write: the outer call writes it
                 return
@@ -340,6 +347,8 @@ class Writer:
         """Write what waits and stop the thread; lines put later are written directly."""
         with self._start_lock:
             self._closed = True
+            # _stopping before _thread: a flush between the two still sees a writer.
+            self._stopping = self._thread
             thread, self._thread = self._thread, None
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
             self._lines.append(_STOP)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -159,3 +161,39 @@ def test_file_handler_can_install_the_signal_flush(log_path: Path) -> None:
     assert signal.getsignal(signal.SIGINT) is _lifecycle._on_signal
     handler.close()  # the last handler that relied on it: the previous handler is back
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_signal_during_close_leaves_the_stop_to_the_writer(
+    log_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """close() waits for the writer to reach its stop marker. A SIGTERM meanwhile runs the
+    signal flush in the closing thread; it must not take the marker, or the writer would
+    never stop and close() would give up on it."""
+    received: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    handler = dual_log.FileHandler(log_path, handle_signals=True)
+    try:
+        handler.handle(_record(-1))  # opens the file and its lock file
+        assert handler.flush()
+        with (log_path.parent / ".__app.lock").open("r+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # the writer's next batch waits for it
+            for n in range(100):
+                handler.handle(_record(n))
+            time.sleep(0.5)  # the writer has taken them and waits for the lock
+            signal_timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM))
+            unlock_timer = threading.Timer(0.6, fcntl.flock, (lock, fcntl.LOCK_UN))
+            signal_timer.start()
+            unlock_timer.start()
+            handler.handle(_record(100))  # queued behind the batch: the stop comes after it
+            started = time.monotonic()
+            handler.close()
+            closed_in = time.monotonic() - started
+            unlock_timer.join()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert received == [signal.SIGTERM]  # the signal was passed on
+    assert "did not finish" not in capsys.readouterr().err
+    assert closed_in < 5.0  # close() did not wait out its timeout for a writer left running
+    records, torn = read_records(log_path)
+    assert torn == []
+    assert [int(r["message"].split()[1]) for r in records] == list(range(-1, 101))
