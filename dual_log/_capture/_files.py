@@ -2,15 +2,14 @@
 
 The lines are written through the file sink that ``dual_log.setup()`` uses, so rotation,
 gzip, retention, file modes, fault reports on stderr and the ``written``/``missed``
-counters are the same. Each line is prepared before it reaches the sink (see
-``_lines.to_line``); the record carrying it is the capture's own, never passed to
-``logging``, so nothing else (no root logger handler) ever sees it.
+counters are the same. Each line is finished before it reaches the sink (see
+``_lines.to_line``) and goes straight to its writer: no ``LogRecord`` is made and
+nothing passes through ``logging``, so nothing else (no root logger handler) sees it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import re
 import time
@@ -24,19 +23,19 @@ class FileHandler(_FileHandler):
 
     consequence = "Lines are held and written when it works again; the stream is still read"
 
+    def write_line(self, line: bytes) -> None:
+        """Queue one finished line (UTF-8, no newline) as it is.
+
+        The capture has no record to format: its lines go straight to the writer,
+        with the rotation, faults and counters of every other line.
+        """
+        self._writer.put(line + b"\n")
+
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 # Longest app part of a file name: the platform's app names are far shorter.
 _MAX_NAME = 64
 UNKNOWN_APP = "_unknown"
-
-
-class PreparedLine(logging.Formatter):
-    """A formatter for records whose message is already the finished line."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        """The record's message, as it is."""
-        return str(record.msg)
 
 
 def safe_name(app: str) -> str:
@@ -67,14 +66,12 @@ class Output:
         self.path = path
         self.per_app = per_app
         self._options = {k: v for k, v in file_options.items() if v is not None}
-        self._formatter = PreparedLine()
         self._handlers: dict[str, FileHandler] = {}
         if not per_app:
             self._handlers[""] = self._open(path)
 
     def _open(self, path: str) -> FileHandler:
         handler = FileHandler(path, **self._options)
-        handler.setFormatter(self._formatter)
         return handler
 
     def _handler_for(self, app: str) -> FileHandler:
@@ -87,10 +84,9 @@ class Output:
             handler = self._handlers[app] = self._open(os.path.join(folder, f"{name}.log"))
         return handler
 
-    def write(self, line: str, app: str = "") -> None:
-        """Hand ``line`` (one finished line, no newline) to the file of ``app``."""
-        record = logging.LogRecord("dual_log.capture", logging.INFO, "", 0, line, None, None)
-        self._handler_for(app).handle(record)
+    def write(self, line: bytes, app: str = "") -> None:
+        """Hand ``line`` (one finished UTF-8 line, no newline) to the file of ``app``."""
+        self._handler_for(app).write_line(line)
 
     @property
     def files(self) -> list[str]:

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from dual_log._capture import _lines
 from dual_log._capture._files import safe_name
 from dual_log._capture._lines import Filters, normal_time, to_line, to_record
 from dual_log._capture._options import DEFAULT_PATH, DEFAULT_SERVER, parse
@@ -38,7 +39,7 @@ def test_platform_json_becomes_dual_log_fields_and_keeps_the_rest():
         "message": "hello\nforged",
         "event": {"kind": "stdout"},
     }
-    assert "\n" not in to_line(record)
+    assert b"\n" not in to_line(record)
 
 
 @pytest.mark.parametrize(
@@ -165,3 +166,41 @@ def test_import_dual_log_never_imports_nats_and_capture_names_the_extra():
     assert done.stdout.strip() == (
         "dual_log.capture needs nats-py: pip install 'dual-log-handler[nats]'"
     )
+
+
+@pytest.mark.parametrize(
+    "dumps", [_lines._dumps_json, _lines._dumps_orjson], ids=["json", "orjson"]
+)
+def test_a_line_is_the_same_json_whichever_library_writes_it(dumps):
+    """With orjson (the "nats" extra) or without: one UTF-8 line, the same object read back,
+    in the same compact shape; a lone surrogate is written as its escape, never an error."""
+    record = {"time": "2026-11-24T09:30:41.854+00:00", "message": "caf\u00e9\nforged\x00"}
+    record["n"] = [1, 2.5]
+    line = dumps(record)
+    assert b"\n" not in line
+    assert json.loads(line) == record
+    assert line == _lines._dumps_orjson(record)
+    odd = dumps({"message": "bad \udcff byte"})
+    assert b"\n" not in odd
+    assert json.loads(odd)["message"] in ("bad \udcff byte", "bad \\udcff byte")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"log": {"level": "warn"}},
+        {"log": {"level": "INFO"}},
+        {"log": {"level": "notice "}},
+        {"timestamp": "2026-11-24T09:30:41.8541Z"},
+        {"message": "caf\u00e9\nforged"},
+    ],
+)
+def test_the_platform_shape_is_read_as_the_general_path_reads_it(changes):
+    """Messages of exactly the platform's shape take a shorter way to the same record;
+    any other shape (an extra field here) takes the general one."""
+    data = {**BODY, "event": {"provider": "app"}, **changes}
+    fast = _lines._platform_record(json.loads(json.dumps(data)))
+    assert fast is not None
+    assert fast == _lines._general_record(json.loads(json.dumps(data)), "logs.x.y.z", 1.0)
+    assert _lines._platform_record(json.loads(json.dumps(BODY))) is None  # "kind" too
