@@ -133,7 +133,8 @@ def message_of(record: logging.LogRecord) -> str:
         message = render_message(record)
     if not isinstance(message, str):  # a str subclass's % may return anything
         message = render_message(record)
-    _rendered = (id(record), record.msg, record.args, message)
+    if type(record.msg) is str:  # an object's str() may change from one call to the next
+        _rendered = (id(record), record.msg, record.args, message)
     return message
 
 
