@@ -96,26 +96,18 @@ def test_every_round_keeps_every_record_once(
 def test_gunicorn_recycling_workers_under_traffic(tmp_path: Path, cpu_burner: None) -> None:
     """10 rounds of the Flask sample, 4 workers retired every ~15 requests, --preload every
     other round: every request's record once in the rotated files, none torn."""
-    from tests.e2e.servers import SAMPLES, environment, free_port, get, running
+    from tests.e2e.servers import SAMPLES, get, running, sample_environment
     from tests.e2e.test_web_samples import _argv
 
     for round_ in range(ROUNDS):
         preload = round_ % 2 == 0
         argv, cmd_args = _argv("flask_app", preload)
         logs = tmp_path / f"round-{round_}"
-        logs.mkdir()
-        port = free_port()
-        env = environment(
-            HOST="127.0.0.1",
-            PORT=str(port),
-            WEB_CONCURRENCY="4",
-            GUNICORN_CMD_ARGS=f"{cmd_args} --max-requests 15 --max-requests-jitter 5",
-            DUAL_LOG_PATH=str(logs / "app.log"),
-            DUAL_LOG_MAX_BYTES="3KiB",
-            DUAL_LOG_KEEP="100000",
-        )
+        base, env = sample_environment(
+            logs, workers=4, cmd_args=f"{cmd_args} --max-requests 15 --max-requests-jitter 5",
+            DUAL_LOG_MAX_BYTES="3KiB", DUAL_LOG_KEEP="100000",
+        )  # fmt: skip
         ids = [f"r{round_}-{n:03d}" for n in range(120)]
-        base = f"http://127.0.0.1:{port}"
         with running(argv, SAMPLES / "flask_app", env, logs) as server:
             server.wait_until_serving(f"{base}/?id=ready")
             with ThreadPoolExecutor(4) as pool:

@@ -123,13 +123,10 @@ class Keep(logging.Handler):
         self.records.append(record)
 
 
-@pytest.mark.parametrize("stdout_format", ["text", "json"])
-@pytest.mark.parametrize("queue", [True, False], ids=["queue", "sync"])
-def test_redaction_masks_sensitive_values_in_both_sinks(
-    log_path: Path, logger: logging.Logger, capsys: Any, queue: bool, stdout_format: str
-) -> None:
-    """redact=True masks password/token/authorization/secret values in extras, mapping args
-    and nested dicts, on stdout and in the file, and changes none of the caller's objects."""
+def _redacting(
+    logger: logging.Logger, log_path: Path, *, queue: bool, stdout_format: str
+) -> tuple[dual_log.DualLog, Keep]:
+    """dual_log with redact=True on ``logger``, and a plain handler beside it."""
     setup = dual_log.setup(
         logger=logger, path=str(log_path), redact=True, queue=queue,
         stdout_format=stdout_format, handle_signals=False, platform_fields=False,
@@ -137,6 +134,17 @@ def test_redaction_masks_sensitive_values_in_both_sinks(
     keep = Keep()
     logger.addHandler(keep)
     logger.propagate = False
+    return setup, keep
+
+
+@pytest.mark.parametrize("stdout_format", ["text", "json"])
+@pytest.mark.parametrize("queue", [True, False], ids=["queue", "sync"])
+def test_redaction_masks_sensitive_values_in_both_sinks(
+    log_path: Path, logger: logging.Logger, capsys: Any, queue: bool, stdout_format: str
+) -> None:
+    """redact=True masks password/token/authorization/secret values in extras, mapping args
+    and nested dicts, on stdout and in the file, and changes none of the caller's objects."""
+    setup, keep = _redacting(logger, log_path, queue=queue, stdout_format=stdout_format)
     args = {"user": "bob", "password": "hunter2"}
     extra = {
         "user_id": 7,
@@ -267,13 +275,7 @@ def test_redaction_masks_messages_tracebacks_and_string_extras(
 ) -> None:
     """With redact=True no secret written in a message, an argument, a traceback or a string
     extra reaches either sink, while the caller's record keeps it."""
-    setup = dual_log.setup(
-        logger=logger, path=str(log_path), redact=True, queue=queue,
-        stdout_format=stdout_format, handle_signals=False, platform_fields=False,
-    )  # fmt: skip
-    keep = Keep()
-    logger.addHandler(keep)
-    logger.propagate = False
+    setup, keep = _redacting(logger, log_path, queue=queue, stdout_format=stdout_format)
     capsys.readouterr()
     logger.info("calling %s with token=abc123", "https://bob:secretpw@api.example/v1")
     try:

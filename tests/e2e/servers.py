@@ -63,6 +63,24 @@ def environment(**extra: str) -> dict[str, str]:
     return env
 
 
+def sample_environment(
+    logs: Path, *, workers: int, cmd_args: str, **extra: str
+) -> tuple[str, dict[str, str]]:
+    """A free loopback port's base URL, and the environment that serves a sample there
+    with ``workers`` gunicorn workers, logging to ``logs/app.log`` (the folder is made)."""
+    logs.mkdir()
+    port = free_port()
+    env = environment(
+        HOST="127.0.0.1",
+        PORT=str(port),
+        WEB_CONCURRENCY=str(workers),
+        GUNICORN_CMD_ARGS=cmd_args,
+        DUAL_LOG_PATH=str(logs / "app.log"),
+        **extra,
+    )
+    return f"http://127.0.0.1:{port}", env
+
+
 def gunicorn_cmd_args(*args: str) -> str:
     """``GUNICORN_CMD_ARGS`` for tests: ``args``, and no control socket shared between runs."""
     from gunicorn.config import KNOWN_SETTINGS

@@ -25,11 +25,10 @@ import pytest
 from tests.e2e.servers import (
     SAMPLES,
     dockerfile_cmd,
-    environment,
-    free_port,
     get,
     gunicorn_cmd_args,
     running,
+    sample_environment,
 )
 from tests.helpers.logfiles import files, read_records
 
@@ -88,22 +87,13 @@ def test_every_request_once_on_stdout_and_once_across_rotated_files(
     argv, cmd_args = _argv(sample, preload)
     assert "gunicorn" in argv[-1]
     assert ("--preload" in argv[-1] or "--preload" in cmd_args) is preload
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    log_path = logs / "app.log"
-    port = free_port()
-    env = environment(
-        HOST="127.0.0.1",
-        PORT=str(port),
-        WEB_CONCURRENCY=str(WORKERS),
-        GUNICORN_CMD_ARGS=cmd_args,
-        DUAL_LOG_PATH=str(log_path),
-        DUAL_LOG_MAX_BYTES="4KiB",
-        DUAL_LOG_KEEP="500",
-    )
+    log_path = tmp_path / "logs" / "app.log"
+    base, env = sample_environment(
+        log_path.parent, workers=WORKERS, cmd_args=cmd_args,
+        DUAL_LOG_MAX_BYTES="4KiB", DUAL_LOG_KEEP="500",
+    )  # fmt: skip
     run = uuid.uuid4().hex[:8]
     ids = [f"e2e-{run}-{n:04d}" for n in range(REQUESTS)]
-    base = f"http://127.0.0.1:{port}"
 
     with running(argv, SAMPLES / sample, env, tmp_path) as server:
         server.wait_until_serving(f"{base}/?id=ready")
@@ -160,18 +150,10 @@ def test_every_request_once_on_stdout_and_once_across_rotated_files(
 def test_a_worker_timeout_reaches_both_sinks(sample: str, tmp_path: Path) -> None:
     """A request past --timeout: WORKER TIMEOUT, the worker's exit and its replacement, in both."""
     argv = dockerfile_cmd(SAMPLES / sample / "Dockerfile")
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    log_path = logs / "app.log"
-    port = free_port()
-    env = environment(
-        HOST="127.0.0.1",
-        PORT=str(port),
-        WEB_CONCURRENCY="1",
-        GUNICORN_CMD_ARGS=gunicorn_cmd_args("--timeout", "2"),
-        DUAL_LOG_PATH=str(log_path),
+    log_path = tmp_path / "logs" / "app.log"
+    base, env = sample_environment(
+        log_path.parent, workers=1, cmd_args=gunicorn_cmd_args("--timeout", "2")
     )
-    base = f"http://127.0.0.1:{port}"
     with running(argv, SAMPLES / sample, env, tmp_path) as server:
         server.wait_until_serving(f"{base}/?id=ready")
         # The answer (a 500, or a closed connection) does not matter: gunicorn's log does.
