@@ -24,12 +24,12 @@ class FileHandler(_FileHandler):
     consequence = "Lines are held and written when it works again; the stream is still read"
 
     def write_line(self, line: bytes) -> None:
-        """Queue one finished line (UTF-8, no newline) as it is.
+        """Queue one finished line (UTF-8, ending in its newline) as it is.
 
         The capture has no record to format: its lines go straight to the writer,
         with the rotation, faults and counters of every other line.
         """
-        self._writer.put(line + b"\n")
+        self._writer.put(line)
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -71,8 +71,7 @@ class Output:
             self._handlers[""] = self._open(path)
 
     def _open(self, path: str) -> FileHandler:
-        handler = FileHandler(path, **self._options)
-        return handler
+        return FileHandler(path, **self._options)
 
     def _handler_for(self, app: str) -> FileHandler:
         if not self.per_app:
@@ -85,7 +84,7 @@ class Output:
         return handler
 
     def write(self, line: bytes, app: str = "") -> None:
-        """Hand ``line`` (one finished UTF-8 line, no newline) to the file of ``app``."""
+        """Hand ``line`` (one finished UTF-8 line with its newline) to the file of ``app``."""
         self._handler_for(app).write_line(line)
 
     @property

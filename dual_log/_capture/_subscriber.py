@@ -58,6 +58,7 @@ class Capture:
         self.output = output
         self.filters = options.filters
         self._filtering = self.filters.active
+        self._own_app = options.own_app or None
         # Counters, all since the start.
         self.received = 0
         self.own_app = 0
@@ -72,7 +73,7 @@ class Capture:
         self.stalled = False
         self._client: Client | None = None
         self._url = ""
-        self._last_message = time.monotonic()
+        self._last_message = time.monotonic()  # or the last connection, if later
         self._down_at: tuple[float, float] | None = None  # (monotonic, wall clock)
         self._stopping = asyncio.Event()
         self._new_session = asyncio.Event()
@@ -106,16 +107,14 @@ class Capture:
     # Messages ------------------------------------------------------------------------
 
     async def _on_message(self, msg: Msg) -> None:
+        # Runs for every message: kept to what each one needs (the stall detector
+        # watches ``received`` rather than the clock).
         self.received += 1
-        self._last_message = time.monotonic()
-        if self.stalled:
-            self.stalled = False
-            _tell("messages arrive again; the stall is over.")
         try:
             record, parsed = to_record(msg.data, msg.subject, time.time())
             app = record.get("fly_app")
-            app = app if isinstance(app, str) else ""
-            if self.options.own_app and app == self.options.own_app:
+            app = app if type(app) is str else ""  # a body's own "fly_app" may be anything
+            if app == self._own_app:
                 self.own_app += 1
                 return
             if self._filtering and not self.filters.keep(record):
@@ -230,8 +229,15 @@ class Capture:
         """Stall detector and periodic reports, once a second (or faster for short stalls)."""
         stall = self.options.stall_seconds
         period = min(1.0, stall / 4) if stall else 1.0
+        seen = self.received
         while not self._stopping.is_set():
             await asyncio.sleep(period)
+            if self.received != seen:
+                seen = self.received
+                self._last_message = time.monotonic()
+                if self.stalled:
+                    self.stalled = False
+                    _tell("messages arrive again; the stall is over.")
             if (
                 self.dropped > self._dropped_said
                 and time.monotonic() - self._dropped_at >= DROP_REPORT_SECONDS

@@ -39,7 +39,9 @@ def test_platform_json_becomes_dual_log_fields_and_keeps_the_rest():
         "message": "hello\nforged",
         "event": {"kind": "stdout"},
     }
-    assert b"\n" not in to_line(record)
+    line = to_line(record)
+    assert line.endswith(b"}\n")
+    assert line.count(b"\n") == 1
 
 
 @pytest.mark.parametrize(
@@ -177,11 +179,12 @@ def test_a_line_is_the_same_json_whichever_library_writes_it(dumps):
     record = {"time": "2026-11-24T09:30:41.854+00:00", "message": "caf\u00e9\nforged\x00"}
     record["n"] = [1, 2.5]
     line = dumps(record)
-    assert b"\n" not in line
+    assert line.count(b"\n") == 1
+    assert line.endswith(b"\n")
     assert json.loads(line) == record
     assert line == _lines._dumps_orjson(record)
     odd = dumps({"message": "bad \udcff byte"})
-    assert b"\n" not in odd
+    assert odd.count(b"\n") == 1
     assert json.loads(odd)["message"] in ("bad \udcff byte", "bad \\udcff byte")
 
 
@@ -204,3 +207,54 @@ def test_the_platform_shape_is_read_as_the_general_path_reads_it(changes):
     assert fast is not None
     assert fast == _lines._general_record(json.loads(json.dumps(data)), "logs.x.y.z", 1.0)
     assert _lines._platform_record(json.loads(json.dumps(BODY))) is None  # "kind" too
+
+
+PLATFORM = {**BODY, "event": {"provider": "app"}}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"host": 5},
+        {"host": None},
+        {"message": ["a"]},
+        {"log": {"level": 3}},
+        {"log": "info"},
+        {"log": {"level": "info", "extra": 1}},
+        {"log": {"lvl": "info"}},
+        {"event": {"provider": "app", "kind": "stdout"}},
+        {"event": "a"},
+        {"fly": {"app": {"instance": "m1", "name": ""}, "region": "ams"}},
+        {"fly": {"app": {"instance": "m1", "name": "a"}, "region": ""}},
+        {"fly": {"app": {"instance": "m1", "name": "a"}, "zone": "ams"}},
+        {"fly": {"app": ["m1", "a"], "region": "ams"}},
+        {"fly": {"app": "ab", "region": "ams"}},
+        {"fly": {"app": {"instance": "m1", "name": "a", "x": 1}, "region": "ams"}},
+        {"fly": {"app": {"instance": 1, "name": "a"}, "region": "ams"}},
+        {"fly": "ab"},
+        {"timestamp": "2026-11-24T09:30:41Z"},
+        {"timestamp": "2026-11-24T09:30:41.85Z"},
+        {"timestamp": "2026-11-24 09:30:41.854Z"},
+        {"timestamp": "2026-11-24T09:30:41.854+01:00"},
+        {"timestamp": "2026-11-24T09:30:41.854z"},
+        {"timestamp": "yesterday"},
+        {"timestamp": 1764000000},
+        {"extra": "field"},
+    ],
+)
+def test_any_other_shape_takes_the_general_path(changes):
+    """A wrong type, a key more or less, an empty name, a timestamp not in the platform's
+    own shape: never read the short way, so the result is always the general path's."""
+    data = {**PLATFORM, **changes}
+    assert _lines._platform_record(json.loads(json.dumps(data))) is None
+    record, parsed = to_record(json.dumps(data).encode(), "logs.x.y.z", 1.0)
+    if parsed:
+        assert record == _lines._general_record(json.loads(json.dumps(data)), "logs.x.y.z", 1.0)
+
+
+def test_the_short_way_needs_every_key():
+    """Six keys, but one of them in place of another: the general path."""
+    for missing in PLATFORM:
+        data = {**PLATFORM, "other": "x"}
+        del data[missing]
+        assert _lines._platform_record(json.loads(json.dumps(data))) is None
