@@ -130,6 +130,15 @@ class Writer:
         if self._bytes >= self.wake_bytes and not self._woken:
             self._hurry()
 
+    def wake(self) -> None:
+        """Have the writer thread write what is queued now, not at the next threshold.
+
+        For a caller that knows a burst has ended. Never blocks; a writer already woken
+        is not woken twice.
+        """
+        if self._lines and not self._woken and self.threaded:
+            self._hurry()
+
     def _make_room(self) -> None:
         if self.threaded and not self.report.failing and not self._stalled and self.timeout > 0:
             self._hurry()

@@ -31,6 +31,10 @@ class FileHandler(_FileHandler):
         """
         self._writer.put(line)
 
+    def write_soon(self) -> None:
+        """Write the queued lines now rather than at the sink's next threshold."""
+        self._writer.wake()
+
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 # Longest app part of a file name: the platform's app names are far shorter.
@@ -86,6 +90,11 @@ class Output:
     def write(self, line: bytes, app: str = "") -> None:
         """Hand ``line`` (one finished UTF-8 line with its newline) to the file of ``app``."""
         self._handler_for(app).write_line(line)
+
+    def write_soon(self) -> None:
+        """Have every file write what it was handed, without waiting for it."""
+        for handler in self._handlers.values():
+            handler.write_soon()
 
     @property
     def files(self) -> list[str]:

@@ -39,6 +39,10 @@ REMINDER_SECONDS = 60.0
 DROP_REPORT_SECONDS = 10.0
 # Backoff of a fresh client after a failed or closed one: from FIRST_RETRY, doubling.
 FIRST_RETRY = 0.25
+# Lines handed to the files are written this long after the first of them at the
+# latest, rather than at the file sink's flush interval: a burst is on disk as soon as
+# it ends, and the writer thread still wakes at most this often.
+WRITE_DELAY = 0.01
 
 
 def _tell(message: str) -> None:
@@ -74,6 +78,7 @@ class Capture:
         self._client: Client | None = None
         self._url = ""
         self._last_message = time.monotonic()  # or the last connection, if later
+        self._write_due = False
         self._down_at: tuple[float, float] | None = None  # (monotonic, wall clock)
         self._stopping = asyncio.Event()
         self._new_session = asyncio.Event()
@@ -108,7 +113,7 @@ class Capture:
 
     async def _on_message(self, msg: Msg) -> None:
         # Runs for every message: kept to what each one needs (the stall detector
-        # watches ``received`` rather than the clock).
+        # watches ``received``, the rest is done once per burst in ``_write_soon``).
         self.received += 1
         try:
             record, parsed = to_record(msg.data, msg.subject, time.time())
@@ -123,11 +128,18 @@ class Capture:
             if not parsed:
                 self.raw += 1
             self.output.write(to_line(record), app)
+            if not self._write_due:
+                self._write_due = True
+                asyncio.get_running_loop().call_later(WRITE_DELAY, self._write_soon)
         except Exception as exc:  # never into the client's loop: count, say once
             self.failed += 1
             if not self._failed_said:
                 self._failed_said = True
                 _tell(f"a message could not be written ({describe(exc)}); counted, going on.")
+
+    def _write_soon(self) -> None:
+        self._write_due = False
+        self.output.write_soon()
 
     # Client callbacks ----------------------------------------------------------------
 

@@ -86,6 +86,21 @@ def test_every_line_published_while_connected_is_written_exactly_once(
     assert "stopped: received 3001, written 3001, missed 0" in capture.stderr()
 
 
+def test_lines_are_written_when_a_burst_ends_not_at_the_sinks_flush_interval(
+    nats_server, start_capture, tmp_path
+):
+    """The capture has its lines written as soon as what arrived is handled: with the
+    file sink's own interval set to an hour, a short burst is still in the file at once."""
+    path = logs_folder(tmp_path) / "fly.log"
+    capture = start_capture(path, env={"DUAL_LOG_FLUSH_INTERVAL": "3600"}).ready()
+    publish(nats_server.url, fly_lines("b", 30))
+    assert capture.written_reaches(30)["received"] == 30
+    assert ids_in(path) == collections.Counter(f"b{n}" for n in range(30))
+    publish(nats_server.url, fly_lines("c", 1))
+    capture.written_reaches(31)
+    assert capture.stop() == 0
+
+
 def test_initial_connection_failure_is_retried_until_the_server_comes(
     nats_server, start_capture, tmp_path
 ):
