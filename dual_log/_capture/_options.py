@@ -27,7 +27,9 @@ DEFAULT_SERVER = "nats://[fdaa::3]:4223"
 DEFAULT_SUBJECT = "logs.>"
 DEFAULT_PATH = "/logs/fly.log"
 DEFAULT_STALL_SECONDS = 120.0
-DEFAULT_RECONNECT_WAIT = 2.0
+# Every line published while the capture is away is lost to it (core NATS keeps nothing),
+# so it tries again soon: an attempt at a server that is down costs one refused connection.
+DEFAULT_RECONNECT_WAIT = 0.25
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_STOP_TIMEOUT = 10.0
 # The subscription's buffer inside this process: messages received but not yet handed
