@@ -16,6 +16,7 @@ import pytest
 
 import dual_log
 from dual_log import _lifecycle
+from dual_log._capture._files import FileHandler as CaptureFileHandler
 from tests.conftest import ROOT
 from tests.helpers.logfiles import read_records
 
@@ -130,6 +131,27 @@ def test_writer_wakes_on_thresholds_not_per_record(log_path: Path) -> None:
     assert small.written >= 150  # flush_bytes woke it long before the 30 s interval
     handler.close()
     small.close()
+
+
+def test_write_soon_writes_what_is_queued_without_waiting_for_a_threshold(
+    log_path: Path,
+) -> None:
+    """A caller that knows a burst has ended (the capture) has it written at once, with
+    both thresholds far away; asking again with nothing queued changes nothing."""
+    handler = CaptureFileHandler(log_path, flush_interval=3600, flush_bytes="1GiB")
+    for n in range(50):
+        handler.write_line(b'{"n": %d}\n' % n)
+    time.sleep(0.05)
+    assert handler.written == 0
+    handler.write_soon()
+    deadline = time.monotonic() + 10
+    while handler.written < 50 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert handler.written == 50
+    handler.write_soon()
+    assert [r["n"] for r in read_records(log_path)[0]] == list(range(50))
+    handler.close()
+    assert handler.written == 50
 
 
 def test_burst_larger_than_the_queue_waits_instead_of_dropping(log_path: Path) -> None:
