@@ -228,6 +228,19 @@ class FileHandler(logging.Handler):
         except Exception:  # a bug of dual_log's own; still never the application's problem
             self.handleError(record)
 
+    def write_line(self, line: bytes) -> None:
+        """Queue one finished line (UTF-8, ending in ``b"\\n"``) as it is, with no record.
+
+        For a caller that has its lines already (``dual-log capture``): they get the
+        rotation, fault handling and counters of every record, and pass through no
+        formatter, filter or ``logging`` at all.
+        """
+        self._writer.put(line)
+
+    def write_soon(self) -> None:
+        """Write what is queued now rather than at the next threshold; never blocks."""
+        self._writer.wake()
+
     def flush(self, timeout: float = 5.0) -> bool:  # type: ignore[override]
         """Wait until every record so far is written; False if ``timeout`` ran out."""
         return self._writer.flush(timeout)

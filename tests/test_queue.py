@@ -16,7 +16,6 @@ import pytest
 
 import dual_log
 from dual_log import _lifecycle
-from dual_log._capture._files import FileHandler as CaptureFileHandler
 from tests.conftest import ROOT
 from tests.helpers.logfiles import read_records
 
@@ -138,7 +137,7 @@ def test_write_soon_writes_what_is_queued_without_waiting_for_a_threshold(
 ) -> None:
     """A caller that knows a burst has ended (the capture) has it written at once, with
     both thresholds far away; asking again with nothing queued changes nothing."""
-    handler = CaptureFileHandler(log_path, flush_interval=3600, flush_bytes="1GiB")
+    handler = dual_log.FileHandler(log_path, flush_interval=3600, flush_bytes="1GiB")
     for n in range(50):
         handler.write_line(b'{"n": %d}\n' % n)
     time.sleep(0.05)

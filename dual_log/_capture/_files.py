@@ -15,25 +15,13 @@ import re
 import time
 from typing import Any
 
-from dual_log import FileHandler as _FileHandler
+from dual_log import FileHandler
 
 
-class FileHandler(_FileHandler):
+class CaptureFile(FileHandler):
     """dual_log's file sink, saying what holds for the capture while its file fails."""
 
     consequence = "Lines are held and written when it works again; the stream is still read"
-
-    def write_line(self, line: bytes) -> None:
-        """Queue one finished line (UTF-8, ending in its newline) as it is.
-
-        The capture has no record to format: its lines go straight to the writer,
-        with the rotation, faults and counters of every other line.
-        """
-        self._writer.put(line)
-
-    def write_soon(self) -> None:
-        """Write the queued lines now rather than at the sink's next threshold."""
-        self._writer.wake()
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -70,14 +58,14 @@ class Output:
         self.path = path
         self.per_app = per_app
         self._options = {k: v for k, v in file_options.items() if v is not None}
-        self._handlers: dict[str, FileHandler] = {}
+        self._handlers: dict[str, CaptureFile] = {}
         if not per_app:
             self._handlers[""] = self._open(path)
 
-    def _open(self, path: str) -> FileHandler:
-        return FileHandler(path, **self._options)
+    def _open(self, path: str) -> CaptureFile:
+        return CaptureFile(path, **self._options)
 
-    def _handler_for(self, app: str) -> FileHandler:
+    def _handler_for(self, app: str) -> CaptureFile:
         if not self.per_app:
             return self._handlers[""]
         handler = self._handlers.get(app)
