@@ -14,9 +14,13 @@ lock, in this order:
    newest), the live file becomes ``app.log.1``, is gzipped if asked, and files beyond
    ``keep`` or older than ``max_age_days`` go. One step, right after the rotation, in
    one place (loguru's file sink works the same way);
-3. free space is checked against ``min_free``: rotated files go first, oldest first, and
-   if that is not enough the lines are not written (``LowSpace``; the caller keeps them
-   and tries again later);
+3. free space is checked against ``min_free``: rotated files go first, oldest first; the
+   lines that fit in what is left are written, and the rest wait (``LowSpace``: the
+   caller keeps them and tries again later). A line that could not fit even on the
+   empty volume is refused, and counted in ``refused``. On a volume too small for two
+   files of ``max_bytes`` the file rotates at half of what the volume can hold, so that
+   it never fills up with one live file that can neither grow nor rotate: the newest
+   half-volume of records is always kept beside the live file;
 4. the lines are written; a write cut short (a full disk) is cut back to the last whole
    line, so no part of a record is left behind. A line left unfinished by a process
    killed mid-write is ended before the next one, so it cannot swallow it.
@@ -64,8 +68,24 @@ class LowSpace(OSError):
         )
 
 
-class RotationFailed(OSError):
-    """A rename of the rotation failed: the file goes on growing, nothing is lost."""
+class NotAFile(OSError):
+    """The log path leads to a FIFO, a socket or a block device, not to a file.
+
+    A FIFO opened for reading and writing takes some 64 KiB and then nothing, and what it
+    took no one may ever read: writing there would count records as written that are not.
+    A character device (``/dev/null``, ``/dev/full``) is written as asked.
+    """
+
+    def __init__(self, path: str, kind: str) -> None:
+        super().__init__(errno.EINVAL, "not a regular file", path)
+        self.kind = kind
+
+
+class Busy(OSError):
+    """The file's lock did not come free in the time given (see ``LogFile.append``)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(errno.EWOULDBLOCK, "its lock did not come free in time", path)
 
 
 def lock_path(path: str) -> str:
@@ -109,6 +129,13 @@ class LogFile:
         dir_mode: permissions of the folders it creates.
         on_rotation_failed: called with the error when a rotation's rename fails, and
             with None when a rotation succeeds again.
+        on_small_volume: called with the size the file rotates at when the volume is
+            too small for two files of ``max_bytes``, each time the file is opened.
+
+    Attributes:
+        refused: lines taken off a batch because they could not fit on the volume even
+            if it held nothing else: the caller counts them as lost.
+        rotations: rotations made by this process.
     """
 
     def __init__(
@@ -125,6 +152,7 @@ class LogFile:
         create_dirs: bool = False,
         dir_mode: int = 0o750,
         on_rotation_failed: Callable[[OSError | None], None] | None = None,
+        on_small_volume: Callable[[int], None] | None = None,
     ) -> None:
         self.path = path
         self.folder, self.name = os.path.split(path)
@@ -139,7 +167,12 @@ class LogFile:
         self.create_dirs = create_dirs
         self.dir_mode = dir_mode
         self._on_rotation_failed = on_rotation_failed
+        self._on_small_volume = on_small_volume
         self._rotation_failing = False
+        # What the volume can hold (see _measure_volume): the size the file rotates at,
+        # and the longest line that could ever fit on it.
+        self._limit = max_bytes
+        self._capacity = 1 << 62
         self._fd = -1
         self._lock_fd = -1
         self._identity: tuple[int, int] | None = None
@@ -148,45 +181,96 @@ class LogFile:
         self._next_boundary = 0.0
         self._lock = threading.Lock()
         self.rotations = 0
+        self.refused = 0
 
     # Public -------------------------------------------------------------------------
 
-    def append(self, lines: list[bytes]) -> OSError | None:
+    def append(self, lines: list[bytes], *, wait: float | None = None) -> OSError | None:
         """Append ``lines`` (each ending in ``b"\\n"``), in order, under the shared lock.
 
         Each line leaves ``lines`` once it is in the file whole, so what is left is what
         did not reach it: after an error, which is returned (None when all were
         written), and also when an exception raised by a signal handler (SystemExit,
         KeyboardInterrupt) cuts the call short. A caller that tries again later writes
-        nothing twice and loses nothing.
+        nothing twice and loses nothing. Lines that could never fit on the volume leave
+        ``lines`` too, counted in ``refused``.
+
+        Args:
+            lines: the lines to write; what is written is taken off.
+            wait: seconds to wait at most for this object's lock and the lock file
+                (``Busy`` after that); None waits as long as it takes. At interpreter
+                exit a thread frozen by the shutdown may hold either for ever.
         """
-        with self._lock:
-            for _ in range(2):
-                try:
-                    self._open()
-                    fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-                except OSError as exc:
-                    self._close()  # a vanished volume: start from scratch next time
-                    return exc
-                try:
-                    error = self._append_locked(lines)
-                except _LockMoved:
-                    # The folder was deleted and made again: the lock held is on the old
-                    # lock file, which keeps out no process that opened the new one.
-                    self._close()  # closing the descriptor lets go of its lock
-                    continue
-                except BaseException:
-                    self._settle(lines)
-                    self._close()  # never keep the lock other processes wait for
-                    raise
-                with contextlib.suppress(OSError):
-                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-                if error is not None:
-                    # Let go of the volume: a failing disk must be free to be unmounted,
-                    # and the next attempt starts from the path, whatever it leads to then.
-                    self._close()
-                return error
-            return OSError(errno.ESTALE, "the lock file was replaced twice", self.lock_path)
+        if wait is None:
+            # A with statement: an exception a signal handler raises right after the
+            # lock is taken cannot leave it taken.
+            with self._lock:
+                return self._append(lines, None)
+        if not self._lock.acquire(timeout=wait):
+            return Busy(self.path)
+        try:
+            return self._append(lines, time.monotonic() + wait)
+        finally:
+            self._lock.release()
+
+    def _append(self, lines: list[bytes], deadline: float | None) -> OSError | None:
+        for _ in range(2):
+            try:
+                self._open()
+                if not self._take_lock_file(deadline):
+                    return Busy(self.lock_path)
+            except OSError as exc:
+                self._close()  # a vanished volume: start from scratch next time
+                return exc
+            try:
+                error = self._append_locked(lines)
+            except _LockMoved:
+                # The folder was deleted and made again: the lock held is on the old
+                # lock file, which keeps out no process that opened the new one.
+                self._close()  # closing the descriptor lets go of its lock
+                continue
+            except BaseException:
+                self._settle(lines)
+                self._close()  # never keep the lock other processes wait for
+                raise
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            if error is not None:
+                # Let go of the volume: a failing disk must be free to be unmounted,
+                # and the next attempt starts from the path, whatever it leads to then.
+                self._close()
+            return error
+        return OSError(errno.ESTALE, "the lock file was replaced twice", self.lock_path)
+
+    def _take_lock_file(self, deadline: float | None) -> bool:
+        """Take the exclusive ``flock``: waiting for it, or polling it until ``deadline``."""
+        if deadline is None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            return True
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.005)
+
+    def twin(self) -> LogFile:
+        """A second ``LogFile`` for the same path and settings, with descriptors and a lock
+        of its own: it shares the file with this one as another process would."""
+        return LogFile(
+            self.path,
+            max_bytes=self.max_bytes,
+            keep=self.keep,
+            when=self.when,
+            compress=self.compress,
+            max_age_days=self.max_age_days,
+            min_free=self.min_free,
+            file_mode=self.file_mode,
+            create_dirs=self.create_dirs,
+            dir_mode=self.dir_mode,
+        )
 
     def close(self) -> None:
         """Close the file and the lock file; the next ``append`` opens them again."""
@@ -231,6 +315,7 @@ class LogFile:
             self._fd = self._open_file(self.path, os.O_RDWR | os.O_APPEND)
             info = os.fstat(self._fd)
             self._identity = (info.st_dev, info.st_ino)
+            self._measure_volume()  # a volume mounted anew may differ
 
     def _open_file(self, path: str, flags: int) -> int:
         # O_NONBLOCK: a path that links to a FIFO with no reader fails at once instead
@@ -238,8 +323,11 @@ class LogFile:
         fd = os.open(path, flags | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK, self.file_mode)
         try:
             info = os.fstat(fd)
-            # Only regular files: never the device or FIFO a log path may link to. The
-            # mode is set whatever the umask, as the files of an earlier run may differ.
+            kind = _not_a_file(info.st_mode)
+            if kind:
+                raise NotAFile(path, kind)
+            # Only regular files: never the device a log path may link to. The mode is
+            # set whatever the umask, as the files of an earlier run may differ.
             if stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) != self.file_mode:
                 with contextlib.suppress(OSError):  # another user's file: leave it as it is
                     os.fchmod(fd, self.file_mode)
@@ -300,32 +388,49 @@ class LogFile:
             if regular and size and size != self._end and os.pread(self._fd, 1, size - 1) != b"\n":
                 size += self._write(b"\n")  # a record cut short by a killed process
             total = sum(map(len, lines))
-            if not (regular and self.max_bytes) or size + total <= self.max_bytes:
+            if regular and total > self._capacity:  # rare: only then look at each line
+                total = self._refuse_oversized(lines)
+            if not regular or (
+                (not self._limit or size + total <= self._limit) and self._room(total)
+            ):
                 # The common case, in a few C calls: the writer thread holds the GIL for
-                # as short a time as it can, so it seldom makes the caller wait.
+                # as short a time as it can, so it seldom makes the caller wait. A device
+                # has no size to rotate at, and no volume to keep space on.
                 self._write_lines(lines, len(lines), size, total, regular=regular)
                 return None
-            count = group_size = 0
-            for line in list(lines):  # a copy: each group leaves ``lines`` once written
-                if size + group_size and size + group_size + len(line) > self.max_bytes:
-                    if count:
-                        self._write_lines(lines, count, size, group_size, regular=True)
-                        size += group_size
-                        count = group_size = 0
+            while lines:
+                count, group = self._fit(lines, size)
+                if not count:
                     size = self._rotate()
-                count += 1
-                group_size += len(line)
-            if count:
-                self._write_lines(lines, count, size, group_size, regular=True)
+                    if not self._rotation_failing:
+                        continue
+                    # The rename failed (said once): the file grows past its limit.
+                    count, group = len(lines), sum(map(len, lines))
+                count, group = self._make_room(lines, count, group)
+                if count:
+                    self._write_lines(lines, count, size, group, regular=True)
+                    size += group
         except OSError as exc:
             return exc
         return None
+
+    def _fit(self, lines: list[bytes], size: int) -> tuple[int, int]:
+        """How many of ``lines`` (and their bytes) the live file, at ``size``, takes before
+        it must rotate; an empty file takes at least one line, however long."""
+        if not self._limit:
+            return len(lines), sum(map(len, lines))
+        count = group = 0
+        for line in lines:
+            if size + group + len(line) > self._limit and (size or count):
+                break
+            count += 1
+            group += len(line)
+        return count, group
 
     def _write_lines(
         self, lines: list[bytes], count: int, size: int, group_size: int, *, regular: bool
     ) -> None:
         """Write the first ``count`` of ``lines`` at ``size``, then take them off ``lines``."""
-        self._check_space(group_size)
         data = b"".join(lines[:count]) if count < len(lines) else b"".join(lines)
         written = 0
         self._end = -1
@@ -385,29 +490,93 @@ class LogFile:
             raise OSError(errno.EIO, "the file took no bytes", self.path)
         return written
 
-    def _check_space(self, needed: int) -> None:
+    # Free space -----------------------------------------------------------------------
+
+    def _volume(self) -> tuple[int, int] | None:
+        """The volume's free bytes and the bytes ``min_free`` keeps; None when not asked.
+
+        Asked of the file system for every batch, never cached: the database beside the
+        logs takes space at its own pace.
+        """
         if not self.min_free:
-            return
-        # Asked of the file system for every batch, never cached: the database beside
-        # the logs takes space at its own pace.
+            return None
         try:
             vfs = os.statvfs(self.folder)
         except OSError:  # a file system that cannot say: write, as without the option
-            return
-        keep_free = self.min_free.bytes_of(vfs.f_frsize * vfs.f_blocks)
-        free = vfs.f_frsize * vfs.f_bavail
-        if free - needed >= keep_free:
-            return
+            return None
+        keep = self.min_free.bytes_of(vfs.f_frsize * vfs.f_blocks)
+        return vfs.f_frsize * vfs.f_bavail, keep
+
+    def _room(self, needed: int) -> bool:
+        """Whether ``needed`` bytes can be written without going below ``min_free``."""
+        volume = self._volume()
+        return volume is None or volume[0] - needed >= volume[1]
+
+    def _make_room(self, lines: list[bytes], count: int, group: int) -> tuple[int, int]:
+        """Make room for the first ``count`` of ``lines`` (``group`` bytes) above ``min_free``.
+
+        Rotated files go, oldest first; never the live file, which holds the newest
+        records: on a volume that something else (a database) fills, the logs pause
+        rather than lose them. Returns how many lines fit then, and their bytes.
+
+        Raises:
+            LowSpace: not even the first line fits now; it may once space is freed.
+        """
+        volume = self._volume()
+        if volume is None or volume[0] - group >= volume[1]:
+            return count, group
+        free, keep = volume
         for path in reversed(self._rotated()):  # the oldest first
             with contextlib.suppress(OSError):
                 free += os.stat(path).st_size
                 os.remove(path)
-            if free - needed >= keep_free:
-                return
+            if free - group >= keep:
+                return count, group
         vfs = os.statvfs(self.folder)
-        free = vfs.f_frsize * vfs.f_bavail
-        if free - needed < keep_free:
-            raise LowSpace(self.folder, free, keep_free)
+        room = vfs.f_frsize * vfs.f_bavail - keep
+        fits = taken = 0
+        for line in lines[:count]:
+            if taken + len(line) > room:
+                break
+            fits += 1
+            taken += len(line)
+        if not fits:
+            raise LowSpace(self.folder, vfs.f_frsize * vfs.f_bavail, keep)
+        return fits, taken
+
+    def _measure_volume(self) -> None:
+        """Work out, when the file is opened, what its volume can hold: the size the file
+        rotates at (``_limit``) and the longest line that could ever fit (``_capacity``).
+
+        ``max_bytes`` is the limit unless the volume cannot hold two such files above
+        ``min_free``: then half of what it can hold (all of it with ``keep=0``, which
+        empties the file instead of rotating it), so the file never fills the volume
+        unable to grow or rotate. Rotated files beyond the first then make room for the
+        newest, oldest first, as ``min_free`` deletes them anyway.
+        """
+        self._limit, self._capacity = self.max_bytes, 1 << 62
+        try:
+            vfs = os.statvfs(self.folder)
+        except OSError:
+            return
+        total = vfs.f_frsize * vfs.f_blocks
+        if not total:  # a file system that does not say (some network ones)
+            return
+        self._capacity = total - (self.min_free.bytes_of(total) if self.min_free else 0)
+        limit = max(1, self._capacity // (2 if self.keep else 1))
+        if self.max_bytes and limit < self.max_bytes:
+            self._limit = limit
+            if self._on_small_volume is not None:
+                self._on_small_volume(limit)
+
+    def _refuse_oversized(self, lines: list[bytes]) -> int:
+        """Take off ``lines`` those longer than the volume could ever hold, counting them
+        in ``refused``: held, they would wait for ever and keep every line behind them
+        waiting too. Returns the bytes left."""
+        kept = [line for line in lines if len(line) <= self._capacity]
+        self.refused += len(lines) - len(kept)
+        lines[:] = kept
+        return sum(map(len, kept))
 
     # Rotation -----------------------------------------------------------------------
 
@@ -495,7 +664,7 @@ class LogFile:
             if not name.startswith(prefix):
                 continue
             number = name[len(prefix) :].removesuffix(".gz")
-            if number.isdigit():
+            if number.isascii() and number.isdigit():  # not "²", which int() refuses
                 numbered.append((int(number), os.path.join(self.folder, name)))
         return [path for _, path in sorted(numbered)]
 
@@ -523,6 +692,17 @@ def _same_file(fd: int, path: str) -> bool:
     except OSError:
         return False
     return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _not_a_file(mode: int) -> str:
+    """What a path is if not something to append lines to: ``""`` for a file or device."""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return ""
 
 
 class _LockMoved(Exception):

@@ -69,6 +69,7 @@ def counters(log: dual_log.DualLog) -> dict[str, Any]:
         "file_failing": log.file_handler.failing,
         "stdout_written": log.stdout_written,
         "stdout_missed": log.stdout_missed,
+        "file_errors": log.file_handler.errors,
     }
 
 
@@ -171,6 +172,23 @@ def signal_mid_rotation(nth: int, name: str = "SIGKILL") -> None:
     os.rename = renaming  # type: ignore[assignment]
 
 
+def break_write_path(nth: int) -> None:
+    """Raise an exception that is no OSError inside the write path, once, at its ``nth``
+    batch: what a bug of dual_log's own would do."""
+    from dual_log._logfile import LogFile
+
+    follow = LogFile._follow_path
+    seen = [0]
+
+    def following(self: LogFile) -> Any:
+        seen[0] += 1
+        if seen[0] == nth:
+            raise RuntimeError("injected into the write path")
+        return follow(self)
+
+    LogFile._follow_path = following  # type: ignore[method-assign]
+
+
 def main() -> int:
     # A hung run's test sends SIGUSR1 before killing it: every thread's stack to stderr.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
@@ -182,6 +200,8 @@ def main() -> int:
         watch_signal_flush(config["signal_report"])
     if config.get("signal_mid_rotation"):
         signal_mid_rotation(*config["signal_mid_rotation"])
+    if config.get("break_write_path"):
+        break_write_path(config["break_write_path"])
     log = dual_log.setup(**config["options"])
 
     def answer(payload: dict[str, Any]) -> None:

@@ -195,7 +195,9 @@ def test_disk_full_then_space_freed(tmp_path: Path, queue: bool, measure: Any) -
     folder = tmp_path / "volume"
     with tmpfs(folder, "256k"):
         path = folder / "app.log"
-        app = App(tmp_path / "app", {"path": str(path), "queue": queue, "min_free": 0})
+        # A max_bytes the volume can hold twice: a bigger one is made to fit, and said.
+        options = {"path": str(path), "queue": queue, "min_free": 0, "max_bytes": "100KiB"}
+        app = App(tmp_path / "app", options)
         filler: list[Path] = []
         run = exercise(app, path, lambda: filler.append(fill(folder)), lambda: filler[0].unlink())
         check(run, measure, "disk full (ENOSPC on a 256 KiB tmpfs), then space freed",
@@ -300,7 +302,8 @@ def test_volume_turns_read_only_then_remounted(
             timeout=30,
         )
 
-    app = App(tmp_path / "app", {"path": str(path), "queue": queue})
+    # A max_bytes the 4 MiB volume can hold twice: a bigger one is made to fit, and said.
+    app = App(tmp_path / "app", {"path": str(path), "queue": queue, "max_bytes": "1MiB"})
     run = exercise(app, path, fault, heal)
     check(run, measure, "volume turns read-only (ext4 errors=remount-ro), then remounted",
           mode_name(queue), "EROFS")  # fmt: skip
