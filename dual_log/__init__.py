@@ -18,7 +18,7 @@ from dual_log._formatting import JsonFormatter, TextFormatter
 from dual_log._lifecycle import flush_all, install_signal_handlers
 from dual_log._redact import MASK, SENSITIVE_KEYS, Redactor
 from dual_log._settings import OPTIONS, Options, Settings
-from dual_log._setup import DualLog, setup
+from dual_log._setup import DualLog, setup, stats
 from dual_log._stdout import StdoutHandler
 
 __version__ = "0.1.0"
@@ -40,4 +40,5 @@ __all__ = [
     "install_signal_handlers",
     "logging_config",
     "setup",
+    "stats",
 ]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from dual_log import _lifecycle, _records, _settings
 from dual_log._formatting import JsonFormatter
-from dual_log._logfile import LogFile, LowSpace
+from dual_log._logfile import LogFile, LowSpace, NotAFile
 from dual_log._queue import Writer
 from dual_log._report import FaultReport, describe, first_in_process_tree, say
 
@@ -142,6 +142,7 @@ class FileHandler(logging.Handler):
             create_dirs=options["create_dirs"],
             dir_mode=options["dir_mode"],
             on_rotation_failed=self._rotation_failed,
+            on_small_volume=self._small_volume,
         )
         self._writer = Writer(
             self._file,
@@ -176,6 +177,26 @@ class FileHandler(logging.Handler):
     def dropped(self) -> int:
         """Records dropped because the queue was full (part of ``missed``)."""
         return self._writer.dropped
+
+    @property
+    def errors(self) -> int:
+        """Exceptions of dual_log's own met while writing (said on stderr; records held)."""
+        return self._writer.errors
+
+    def stats(self) -> dict[str, int | bool]:
+        """This sink's counters now: ``written``, ``missed`` (``dropped`` + ``lost``),
+        ``pending``, ``failing``, ``faults`` (fault episodes) and ``errors``."""
+        writer = self._writer
+        return {
+            "written": writer.written,
+            "missed": writer.dropped + writer.lost,
+            "dropped": writer.dropped,
+            "lost": writer.lost,
+            "pending": writer.pending,
+            "failing": self._faults.failing,
+            "faults": self._faults.faults,
+            "errors": writer.errors,
+        }
 
     @property
     def pending(self) -> int:
@@ -247,10 +268,10 @@ class FileHandler(logging.Handler):
 
     def close(self) -> None:
         """Write what is held, stop the writer, close the file; a later record reopens it."""
-        self._writer.close()
-        self._file.close()
-        _lifecycle.release_signal_handlers(self)
-        super().close()
+        with _lifecycle.closing():
+            self._writer.close()  # and the file it writes
+            _lifecycle.release_signal_handlers(self)
+            super().close()
 
     def __repr__(self) -> str:
         return f"<FileHandler {self.path} ({logging.getLevelName(self.level)})>"
@@ -289,9 +310,24 @@ class FileHandler(logging.Handler):
             "written to it, past max_bytes."
         )
 
+    def _small_volume(self, limit: int) -> None:
+        if first_in_process_tree(f"small volume:{self.path}:{limit}"):
+            say(
+                f"the volume of {self.path} cannot hold two files of max_bytes="
+                f"{self._file.max_bytes} above min_free={self._file.min_free}: the file "
+                f"rotates at {limit} bytes, half of what the volume can hold."
+            )
+
     def _hint(self, error: BaseException) -> str:
         """Why ``error`` happened, as far as the folder can tell, for the stderr line."""
         folder = os.path.dirname(self.path)
+        if not isinstance(error, OSError):
+            return " That is a fault of dual_log's own: please report it."
+        if isinstance(error, NotAFile):
+            return (
+                f" {self.path} is {error.kind}: the file sink writes regular files only. "
+                "Remove it, or set another path."
+            )
         if isinstance(error, LowSpace):
             return (
                 f" Writing pauses rather than take the volume's last free space "
@@ -320,7 +356,10 @@ class FileHandler(logging.Handler):
             name = getattr(error, "filename", None)
             return f" This process (uid {os.geteuid()}) may not write {name or self.path}."
         if code == errno.ENXIO:
-            return f" {self.path} leads to a pipe that nobody reads."
+            return (
+                f" {self.path} leads to a socket, or to a device that is not there: the "
+                "file sink writes regular files only."
+            )
         return ""
 
 

@@ -5,7 +5,11 @@
   would not keep the two apart). Records the parent had queued stay the parent's to
   write: none is written twice.
 - SIGTERM/SIGINT: what is queued is written, then the signal goes on to the handler
-  that was installed before (or to the default action): it is never swallowed.
+  that was installed before (or to the default action): it is never swallowed. If it
+  comes while the file handlers are being closed (the exit flush), it waits until they
+  are closed, which is bounded: the flush it would start finds the writer threads gone,
+  and passing the signal on at once would end the process in the middle of the writes.
+  A second signal meanwhile is passed on at once.
 - Normal exit: dual_log's own exit hook writes what is queued and stops the writer
   threads. It must run before ``logging.shutdown``, which closes every handler newest
   first; atexit runs hooks last-registered first, and logging registered its hook when
@@ -19,6 +23,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import sys
@@ -27,7 +32,10 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from dual_log import _report
+
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from types import FrameType
 
     from dual_log._file import FileHandler
@@ -44,6 +52,10 @@ _lock = threading.Lock()
 # handle_signals=True, an application's own call), which no close() can speak for.
 _claims: weakref.WeakSet[Any] = weakref.WeakSet()
 _unowned = False
+# Closes under way in the main thread, where signal handlers run, and a signal that came
+# meanwhile (see closing()).
+_closing = 0
+_deferred: list[tuple[int, FrameType | None, Any]] = []
 
 
 class _Anchor:
@@ -64,6 +76,11 @@ def track(handler: FileHandler) -> None:
             atexit.register(_close_all)
             _hooks_installed = True
     _close_at_multiprocessing_exit()
+
+
+def live_handlers() -> list[FileHandler]:
+    """The file handlers of this process that are not yet garbage."""
+    return list(_live)
 
 
 def _close_at_multiprocessing_exit(anchor: object = None) -> None:
@@ -89,8 +106,32 @@ def _after_fork_in_child() -> None:
 
 
 def _close_all() -> None:
-    for handler in list(_live):
-        handler.close()
+    with closing():
+        for handler in list(_live):
+            handler.close()
+    _report.say_given_up()
+
+
+@contextlib.contextmanager
+def closing() -> Iterator[None]:
+    """Around closing file handlers: a SIGTERM/SIGINT meanwhile waits until they are closed.
+
+    Only in the main thread, where Python runs signal handlers. Nested uses pass the
+    signal on when the outermost one ends.
+    """
+    global _closing
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _closing += 1
+    try:
+        yield
+    finally:
+        _closing -= 1
+        if not _closing and _deferred:
+            signum, frame, previous = _deferred[0]
+            _deferred.clear()
+            _pass_on(signum, frame, previous)
 
 
 def flush_all(timeout: float = SIGNAL_FLUSH_SECONDS) -> None:
@@ -146,8 +187,20 @@ def uninstall_signal_handlers() -> None:
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    flush_all()
+    # Read now: the close under way may put the previous handlers back meanwhile.
     previous = _previous.get(signum, signal.SIG_DFL)
+    if _closing:
+        if not _deferred:  # passed on when the close ends: see closing()
+            _deferred.append((signum, frame, previous))
+            return
+        _deferred.clear()  # a second signal: the person who sent it means it, now
+    else:
+        flush_all()
+    _pass_on(signum, frame, previous)
+
+
+def _pass_on(signum: int, frame: FrameType | None, previous: Any) -> None:
+    """Do what the signal would have done without dual_log: ``previous`` handles it."""
     if callable(previous):
         previous(signum, frame)  # e.g. default_int_handler raises KeyboardInterrupt
     elif previous == signal.SIG_DFL:

@@ -10,6 +10,16 @@ thread writes its line (and any held before it) before the call returns.
 A write that fails keeps its lines. They stay first in line and are tried again, in
 order, with backoff from 0.25 s to 5 s, while new lines queue behind them; a volume that
 comes back gets every one of them, and one line on stderr says the file works again.
+``flush()`` does not wait for a file that is failing: it returns False at once, and
+``close()`` tries a failing file once more and then gives up its held lines, counted and
+said in one line, so that a missing volume never makes a program slow to stop.
+
+Nothing here ever waits for a lock that a signal handler's log call could need while the
+thread it interrupted holds it: Python runs signal handlers in the main thread, between
+any two bytecodes and inside blocking waits such as ``thread.start()``. And at interpreter
+exit, when daemon threads may have been frozen holding a lock, every wait is bounded.
+An exception of dual_log's own in the writer thread is said, counted in ``errors``, and
+the writer goes on with its lines held, as for a failing file.
 
 Lines are dropped only when ``size`` of them wait, queued or held. If the writer is
 healthy, the log call first waits up to ``timeout`` for room (a burst slowed, not lost);
@@ -24,13 +34,15 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import sys
 import threading
 import time
 from collections import deque
 from itertools import repeat, starmap
 from typing import TYPE_CHECKING
 
-from dual_log._report import say
+from dual_log._logfile import Busy
+from dual_log._report import describe, say, where
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,8 +54,11 @@ if TYPE_CHECKING:
 # is written within seconds, long enough that a dead one costs almost nothing.
 FIRST_RETRY = 0.25
 LAST_RETRY = 5.0
-# At exit a failing file is tried for this long before its held lines are given up.
-EXIT_RETRY_SECONDS = 1.0
+# At interpreter exit, the longest a log call waits for a lock: a daemon thread frozen by
+# the shutdown may hold it for ever.
+LATE_WAIT = 0.25
+# How long close() waits for a start of the writer thread under way (see close()).
+_START_WAIT = 1.0
 _STOP = object()
 
 
@@ -86,6 +101,7 @@ class Writer:
         self.written = 0
         self.dropped = 0
         self.lost = 0
+        self.errors = 0
         self._reset()
 
     def _reset(self) -> None:
@@ -109,6 +125,10 @@ class Writer:
         self._retry_at = 0.0
         self._delay = 0.0
         self._episode_dropped = 0
+        self._abandoned = False  # a lock held by a thread the interpreter's exit froze
+        self._late_wait = LATE_WAIT  # what is left of the wait allowed at exit
+        self._late_said = False
+        self._errors_said: set[str] = set()
 
     @property
     def pending(self) -> int:
@@ -174,7 +194,16 @@ class Writer:
         self._wake.put(None)
 
     def _start(self) -> bool:
-        with self._start_lock:
+        """Start the writer thread; False when it cannot run (closed, or at shutdown).
+
+        The lock is never waited for. ``thread.start()`` waits for the new thread, and
+        Python runs signal handlers meanwhile, in this thread: a handler that logs comes
+        back here while the frame it interrupted holds the lock, and leaves its line in
+        the queue for the thread being started.
+        """
+        if not self._start_lock.acquire(blocking=False):
+            return True
+        try:
             if self._thread is not None:
                 return True
             if self._closed:
@@ -186,36 +215,118 @@ class Writer:
                 return False
             self._thread = thread
             return True
+        finally:
+            self._start_lock.release()
 
-    def _write_here(self) -> None:
-        """Write what waits, in this thread (``queue=False``, or after ``close()``)."""
+    def _write_here(self, *, force: bool = False) -> None:
+        """Write what waits, in this thread (``queue=False``, or after ``close()``); with
+        ``force``, try a failing file now rather than when its backoff allows."""
         stopping = self._stopping
         if stopping is not None and stopping.is_alive():
             # close() is waiting for the writer thread to reach its stop marker: taking
             # that marker here (a signal's flush, a record logged meanwhile) would leave
             # the thread running and close() waiting. What comes now, close() writes.
             return
-        with self._here_lock:
-            if self._writing:  # a signal handler that logs mid-write: the outer call writes it
-                return
-            self._writing = True
-            try:
-                while self._drain(final=False) and not self._held:
-                    pass
-            finally:
-                self._writing = False
+        if not sys.is_finalizing():
+            # A with statement: an exception a signal handler raises right after the
+            # lock is taken cannot leave it taken.
+            with self._here_lock:
+                self._write_all(late=False, force=force)
+            return
+        if self._abandoned or not self._here_lock.acquire(timeout=LATE_WAIT):
+            self._write_late(self._take_queued())
+            return
+        try:
+            self._write_all(late=True, force=force)
+        finally:
+            self._here_lock.release()
+
+    def _write_all(self, *, late: bool, force: bool) -> None:
+        if self._writing:  # a signal handler that logs mid-write: the outer call writes it
+            return
+        self._writing = True
+        try:
+            while self._drain(force=force, late=late) and not self._held:
+                pass
+        finally:
+            self._writing = False
+
+    def _write_late(self, lines: list[bytes]) -> None:
+        """At interpreter exit, with a lock of this file held by a thread the shutdown froze.
+
+        That thread never runs again, so ``lines`` go through a second ``LogFile`` on the
+        same path, with descriptors and a lock of its own, as another process's would.
+        All such writes together wait at most ``LATE_WAIT`` for the file's lock; what
+        cannot be written then is counted as missed and said, once.
+        """
+        self._abandoned = True
+        if not lines:
+            return
+        before = len(lines)
+        started = time.monotonic()
+        twin = self.file.twin()
+        error: BaseException | None
+        try:
+            error = twin.append(lines, wait=self._late_wait)
+        except Exception as exc:  # a bug of dual_log's own; nothing else is left to try
+            error = exc
+        finally:
+            twin.close()
+            self._late_wait = max(0.0, self._late_wait - (time.monotonic() - started))
+        self.written += before - len(lines)
+        if not lines:
+            return
+        self.lost += len(lines)
+        if not self._late_said:
+            self._late_said = True
+            say(
+                f"{len(lines)} records logged during interpreter shutdown could not be "
+                f"written to {self.report.sink}: a thread the shutdown stopped holds its "
+                f"lock ({describe(error) if error else 'busy'}). They are counted as missed."
+            )
+        lines.clear()
+
+    def _take_queued(self) -> list[bytes]:
+        """Everything queued, markers left out (a flush at exit waits for nothing)."""
+        taken: list[bytes] = []
+        with contextlib.suppress(IndexError):
+            while True:
+                item = self._lines.popleft()
+                if item.__class__ is bytes:
+                    taken.append(item)
+                elif isinstance(item, threading.Event):
+                    item.set()
+        return taken
 
     # The writer thread --------------------------------------------------------------
 
     def _run(self) -> None:
         while True:
-            self._wait()
-            while True:
-                more = self._drain(final=False)
-                if more is None:  # stopped by close()
-                    return
-                if not more or self._held:
-                    break
+            try:
+                self._wait()
+                while True:
+                    more = self._drain(force=False)
+                    if more is None:  # stopped by close()
+                        return
+                    if not more or self._held:
+                        break
+            except Exception as exc:  # a bug of dual_log's own: said, counted, and on we go
+                self._internal_error(exc)
+                # Whatever raised may raise again at once: wait as after a failed write.
+                self._delay = min(max(self._delay * 2, FIRST_RETRY), LAST_RETRY)
+                time.sleep(self._delay)
+
+    def _internal_error(self, error: BaseException) -> None:
+        """Count an exception of dual_log's own; say each kind of it once, with its place."""
+        self.errors += 1
+        text = f"{describe(error)} at {where(error)}"
+        if text in self._errors_said:
+            return
+        self._errors_said.add(text)
+        say(
+            f"the writer of {self.report.sink} met an error of dual_log's own and goes on, "
+            f"its records held: {text}. Please report it."
+        )
 
     def _wait(self) -> None:
         if self._held:  # a fault: next attempt after the backoff, whatever wakes us
@@ -233,13 +344,17 @@ class Writer:
                 self._wake.get_nowait()
         self._woken = False
 
-    def _drain(self, *, final: bool) -> bool | None:
+    def _drain(self, *, force: bool, late: bool = False) -> bool | None:
         """Take waiting lines behind the held ones, up to half the queue, and write them.
 
         One batch, one lock, one write: every system call is a moment when the writer
         thread must win the GIL back from a busy application, so the fewer, the cheaper
         logging is for it. Half the queue, so that through a fault the newest records
         still have room beside the held ones.
+
+        Through a fault, held lines are tried again when the backoff allows, or at once
+        with ``force``, at the stop marker, or for a flush (whoever flushes asks for a
+        try now).
 
         Returns None when the stop marker was reached, else whether a full batch was
         taken, with more perhaps waiting behind it: only then is the writer to go on at
@@ -260,9 +375,11 @@ class Writer:
             count = min(len(lines), self.batch - start)
             held.extend(starmap(lines.popleft, repeat((), count)))  # type: ignore[arg-type]
         taken = len(held) - start
-        if set(map(type, held[start:])) - {bytes}:  # in C: the writer holds the GIL briefly
-            items = held[start:]
-            del held[start:]
+        # All of held, not only what came now: an earlier pass may have been cut short
+        # between the two steps. In C, and held is empty but in a fault.
+        if set(map(type, held)) - {bytes}:
+            items = held[:]
+            del held[:]
             for position, item in enumerate(items):
                 if item.__class__ is bytes:
                     held.append(item)
@@ -273,32 +390,56 @@ class Writer:
                     break
                 elif isinstance(item, threading.Event):
                     markers.append(item)
-        if held and (final or stop or time.monotonic() >= self._retry_at):
-            self._attempt()
+        if held and (force or stop or markers or time.monotonic() >= self._retry_at):
+            self._attempt(late=late)
         if stop:
             self._finish()
-        if not self._held:
+        if markers and (not self._held or self.report.failing):
+            # Everything before them was written, or tried on a file known to fail: a
+            # flush waits for the file, not for the fault to end.
             for marker in markers:
                 marker.set()
             markers.clear()
+        if not self._held:
             self._after_drop()
         return None if stop else taken >= self.batch
 
-    def _attempt(self) -> None:
+    def _attempt(self, *, late: bool = False) -> None:
         held = self._held
         before = len(held)
-        error = self.file.append(held)  # takes off ``held`` what it writes
-        count = before - len(held)
+        error: BaseException | None
+        try:
+            error = self.file.append(held, wait=LATE_WAIT if late else None)
+        except Exception as exc:  # a bug of dual_log's own: the lines stay held, as in a fault
+            self._internal_error(exc)
+            error = exc
+        count = before - len(held) - self._refused()
         self.written += count
         if error is None:
             if self.report.failing:
                 self._recovered(count)
+            return
+        if late and isinstance(error, Busy):
+            self._write_late(held)
             return
         self._delay = min(max(self._delay * 2, FIRST_RETRY), LAST_RETRY)
         self._retry_at = time.monotonic() + self._delay
         if not self.report.failing:
             self._episode_dropped = 0
         self.report.failed(error, 0, self.hint(error))
+
+    def _refused(self) -> int:
+        """Lines the file refused as too large for its volume: lost, counted, said."""
+        refused = self.file.refused
+        if not refused:
+            return 0
+        self.file.refused = 0
+        self.lost += refused
+        say(
+            f"{refused} records were too large to fit on the volume of {self.report.sink}, "
+            "even with nothing else on it, and were dropped (counted as missed)."
+        )
+        return refused
 
     def _recovered(self, count: int) -> None:
         self._delay = 0.0
@@ -322,43 +463,57 @@ class Writer:
                 )
 
     def _finish(self) -> None:
-        """At close: try a failing file a little longer, then give up its held lines."""
-        deadline = time.monotonic() + EXIT_RETRY_SECONDS
-        while self._held and time.monotonic() < deadline:
-            time.sleep(min(max(self._delay, FIRST_RETRY), max(0.0, deadline - time.monotonic())))
-            self._attempt()
+        """At close: what a failing file still holds is given up and counted.
+
+        No waiting for the fault to end: a file that failed its last attempt just now
+        is not going to work within a moment, and a program that stops must not hang on
+        a volume that is not there. The count is said at exit, in one line for the file
+        whatever the number of handlers closed on it (see ``FaultReport.gave_up``).
+        """
         if self._held:
             lost = len(self._held)
             self.lost += lost
             self._held.clear()
-            say(
-                f"{lost} records could not be written to {self.report.sink} before it was "
-                f"closed: {self.report.last_error or 'it kept failing'}. They went to stdout."
-            )
+            self.report.gave_up(lost)
 
     # Flush, close, fork -------------------------------------------------------------
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every line queued so far is written; False if ``timeout`` ran out."""
+        """Write what is queued so far and wait for it, at most ``timeout`` seconds.
+
+        Returns True when all of it is in the file; False when the time ran out, or at
+        once when the file is failing (its records are held and tried again later).
+        """
         thread = self._thread
         if not self.threaded or thread is None or not thread.is_alive():
-            if self._lines or self._held:
-                self._write_here()
+            stopping = self._stopping
+            if stopping is not None and stopping.is_alive():
+                if stopping is not threading.current_thread():
+                    stopping.join(timeout)  # close() is under way: its writer finishes
+            elif self._lines or self._held:
+                self._write_here(force=True)
             return not (self._lines or self._held)
         if thread is threading.current_thread():
             return False
         marker = threading.Event()
         self._lines.append(marker)
         self._hurry()
-        return marker.wait(timeout)
+        return marker.wait(timeout) and not self._held
 
     def close(self, timeout: float = 5.0) -> None:
-        """Write what waits and stop the thread; lines put later are written directly."""
-        with self._start_lock:
+        """Write what waits, stop the thread and close the file (unless the thread is stuck
+        past ``timeout``, and still uses it); lines put later are written directly."""
+        # Bounded: the only holder is a start of the writer thread, which takes moments,
+        # unless it is the frame that a signal handler calling close() interrupted.
+        started = self._start_lock.acquire(timeout=_START_WAIT)
+        try:
             self._closed = True
             # _stopping before _thread: a flush between the two still sees a writer.
             self._stopping = self._thread
             thread, self._thread = self._thread, None
+        finally:
+            if started:
+                self._start_lock.release()
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
             self._lines.append(_STOP)
             self._hurry()
@@ -369,17 +524,37 @@ class Writer:
                     f"{self.pending} queued records may be missing"
                 )
                 return
-        with self._here_lock:
-            self._writing = True
-            try:
-                while True:
-                    more = self._drain(final=True)
-                    if self._held:
-                        self._finish()
-                    if not more:
-                        break
-            finally:
-                self._writing = False
+        late = sys.is_finalizing()
+        if not late:
+            with self._here_lock:
+                self._write_rest(late=False)
+            return
+        if not self._here_lock.acquire(timeout=LATE_WAIT):
+            self._write_late(self._take_queued())
+            return
+        try:
+            self._write_rest(late=True)
+        finally:
+            self._here_lock.release()
+
+    def _write_rest(self, *, late: bool) -> None:
+        """close(): everything left, in this thread; what a failing file holds is given up.
+
+        The file is closed here too, while this thread is marked as writing: a signal
+        handler's record then waits in the queue (for the next record, or the exit hook)
+        instead of reaching into the file in the middle of its closing.
+        """
+        self._writing = True
+        try:
+            while True:
+                more = self._drain(force=True, late=late)
+                if self._held:
+                    self._finish()
+                if not more:
+                    break
+            self.file.close()
+        finally:
+            self._writing = False
 
     def after_fork_in_child(self) -> None:
         """Forget the parent's lines and thread: the parent writes what it queued."""

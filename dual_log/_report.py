@@ -36,6 +36,21 @@ def say(message: str) -> None:
             os.write(2, line.encode("utf-8", "backslashreplace"))
 
 
+# Records given up by file handlers closed on a failing file, by sink: said at exit, one
+# line a sink (see FaultReport.gave_up and say_given_up); at once once that has passed.
+_given_up: dict[str, tuple[int, str]] = {}
+_exit_passed = False
+
+
+def say_given_up() -> None:
+    """Say how many records each failing file gave up at close; from now on, at once."""
+    global _exit_passed
+    _exit_passed = True
+    for sink, (count, reason) in list(_given_up.items()):
+        say(f"{count} records could not be written to {sink} before it was closed: {reason}.")
+    _given_up.clear()
+
+
 # Where a process tree remembers what it has said already: Django's autoreloader and a
 # server's workers are children that build their own handlers for the same fault.
 _SAID = "_DUAL_LOG_SAID"
@@ -69,6 +84,17 @@ def describe(error: BaseException) -> str:
     return text.replace("\n", " ").replace("\r", " ")
 
 
+def where(error: BaseException) -> str:
+    """Where ``error`` was raised: ``file.py:123 in function``, for a report of a bug."""
+    tb = error.__traceback__
+    if tb is None:
+        return "an unknown place"
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    return f"{os.path.basename(code.co_filename)}:{tb.tb_lineno} in {code.co_name}"
+
+
 def _kind(error: BaseException) -> str:
     if isinstance(error, OSError) and error.errno is not None:
         return f"errno {error.errno}"
@@ -93,7 +119,8 @@ class FaultReport:
         self._since = 0.0
         self._reported_at = 0.0
         self._missed = 0
-        self._lock = threading.Lock()
+        # Reentrant: a signal handler that logs may interrupt this very thread in here.
+        self._lock = threading.RLock()
 
     def failed(
         self, error: BaseException, missed: int, hint: str = "", *, quiet: bool = False
@@ -151,6 +178,18 @@ class FaultReport:
             detail = f"{missed} records were not written to it meanwhile"
         say(f"{self.sink} works again after {took:.1f}s; {detail}.")
 
+    def gave_up(self, count: int) -> None:
+        """Count ``count`` records given up at close, to be said at exit with the last
+        error: a program that re-applies its logging config (Django's runserver does) or
+        has many handlers on one file says it once."""
+        reason = self.last_error or "it kept failing"
+        if _exit_passed:
+            say(f"{count} records could not be written to {self.sink} before it was closed: "
+                f"{reason}.")  # fmt: skip
+            return
+        earlier, _ = _given_up.get(self.sink, (0, ""))
+        _given_up[self.sink] = (earlier + count, reason)
+
     def after_fork_in_child(self) -> None:
         """Give the child its own lock; the parent's may have been held at fork."""
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()

@@ -6,7 +6,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from dual_log import _lifecycle
+from dual_log import _lifecycle, _stdout
 from dual_log._app import AppLogging
 from dual_log._config import (
     FILE_HANDLER,
@@ -74,6 +74,14 @@ class DualLog:
     def stdout_missed(self) -> int:
         """Records stdout missed in this process (closed stream, broken pipe)."""
         return self.stdout_handler.missed if self.stdout_handler else 0
+
+    def stats(self) -> dict[str, dict[str, int | bool]]:
+        """The counters of this pair, ``{"stdout": {...}, "file": {...}}``: see
+        ``StdoutHandler.stats`` and ``FileHandler.stats``."""
+        found = {"file": self.file_handler.stats()}
+        if self.stdout_handler is not None:
+            found["stdout"] = self.stdout_handler.stats()
+        return found
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Write everything queued so far; False if ``timeout`` ran out first."""
@@ -158,13 +166,54 @@ def setup(
     if settings.handle_signals and settings.queue:
         # Claimed before the previous pair is released, so the flush is never off between.
         _lifecycle.install_signal_handlers(owner=file_handler)
-    detach(target)
-    for handler in (stdout_handler, file_handler):
-        if handler is not None:
-            target.addHandler(handler)
+    replace(target, [h for h in (stdout_handler, file_handler) if h is not None])
     target.setLevel(settings.level)
     _warn_about_doubles(target)
     return DualLog(target, settings, stdout_handler, file_handler)
+
+
+def replace(logger: logging.Logger, handlers: list[logging.Handler]) -> None:
+    """Put ``handlers`` on ``logger`` in place of those a previous ``setup()`` attached.
+
+    In one step: the logger's handler list is changed by a single slice assignment, which
+    runs no Python code, so no record (from another thread, or a signal handler) finds
+    neither pair attached, and none finds both. The old pair is closed after, writing
+    what it had queued.
+    """
+    attached = logger.handlers
+    old = [h for h in attached if h.get_name() in HANDLER_NAMES]
+    attached[:] = [h for h in attached if h not in old] + [h for h in handlers if h not in attached]
+    for handler in old:
+        handler.close()
+        _lifecycle.release_signal_handlers(handler)
+
+
+def stats() -> dict[str, dict[str, int | bool]]:
+    """The counters of every dual_log sink in this process, by sink: ``"stdout"`` (all
+    stdout sinks together) and each log file's path.
+
+    Each holds ``written`` and ``missed`` records; a file also ``dropped`` (queue full) and
+    ``lost`` (given up) within ``missed``, ``pending``, and ``errors`` (exceptions of
+    dual_log's own, said on stderr); both say whether they are ``failing`` now and how
+    many ``faults`` (episodes) they had. A process's own counts: a forked child starts
+    from zero.
+    """
+    found: dict[str, dict[str, int | bool]] = {}
+    for handler in list(_stdout.live):
+        total = found.setdefault("stdout", {"written": 0, "missed": 0, "failing": False,
+                                            "faults": 0})  # fmt: skip
+        for key, value in handler.stats().items():
+            total[key] = (total[key] or value) if isinstance(value, bool) else total[key] + value
+    for file_handler in _lifecycle.live_handlers():
+        counts = file_handler.stats()
+        previous = found.get(file_handler.path)
+        if previous is not None:  # two handlers on one file (a second setup()): summed
+            counts = {
+                k: (v or previous[k]) if isinstance(v, bool) else v + previous[k]
+                for k, v in counts.items()
+            }
+        found[file_handler.path] = counts
+    return found
 
 
 def detach(logger: logging.Logger) -> None:

@@ -6,10 +6,18 @@ import contextlib
 import logging
 import os
 import sys
+import weakref
 from typing import TYPE_CHECKING
 
 from dual_log._formatting import TextFormatter
-from dual_log._report import FaultReport
+from dual_log._report import FaultReport, say
+
+# At interpreter exit, the longest a record waits for the handler's lock: a daemon thread
+# frozen by the shutdown while it wrote may hold it for ever.
+LATE_WAIT = 0.25
+
+# Every stdout sink of this process, for dual_log.stats().
+live: weakref.WeakSet[StdoutHandler] = weakref.WeakSet()
 
 if TYPE_CHECKING:
     from typing import TextIO
@@ -39,14 +47,92 @@ class StdoutHandler(logging.Handler):
         # A pipe whose reader is gone never takes a byte again: remember it, and the error.
         self._broken: object = None
         self._broken_error: BaseException | None = None
+        # A record logged by a signal handler while this thread is writing another waits
+        # here for it: a buffered stream refuses to be entered twice by one thread.
+        self._writing = False
+        self._later: list[logging.LogRecord] = []
+        self._late_said = False
+        live.add(self)
+
+    def stats(self) -> dict[str, int | bool]:
+        """This sink's counters now: ``written``, ``missed``, ``failing`` and ``faults``
+        (fault episodes)."""
+        return {
+            "written": self.written,
+            "missed": self.missed,
+            "failing": self._faults.failing,
+            "faults": self._faults.faults,
+        }
 
     @property
     def stream(self) -> TextIO | None:
         """The stream records go to now."""
         return self._stream if self._stream is not None else sys.stdout
 
+    def handle(self, record: logging.LogRecord) -> bool:
+        """Filter ``record`` and emit it under the handler's lock, as ``logging`` does;
+        at interpreter exit the wait for that lock is bounded (see ``LATE_WAIT``)."""
+        result = self.filter(record)
+        if not result:
+            return False
+        if isinstance(result, logging.LogRecord):  # Python 3.12: a filter may replace it
+            record = result
+        lock = self.lock
+        if lock is None:
+            self.emit(record)
+            return True
+        if not sys.is_finalizing():
+            with lock:
+                self.emit(record)
+            return True
+        if not lock.acquire(timeout=LATE_WAIT if not self._late_said else 0):
+            self._write_late(record)
+            return True
+        try:
+            self.emit(record)
+        finally:
+            lock.release()
+        return True
+
+    def _write_late(self, record: logging.LogRecord) -> None:
+        """At interpreter exit, with the handler's lock held by a thread the shutdown froze
+        (mid-write, perhaps inside the stream's own buffer): the line goes to the stream's
+        descriptor directly, past both, or is counted as missed."""
+        first = not self._late_said
+        self._late_said = True
+        try:
+            stream = self.stream
+            if stream is None:
+                raise OSError("sys.stdout is None")
+            data = (self.format(record) + self.terminator).encode(
+                getattr(stream, "encoding", None) or "utf-8", "backslashreplace"
+            )
+            fd = stream.fileno()
+            while data:
+                data = data[os.write(fd, data) :]
+            self.written += 1
+        except Exception:  # a stream with no descriptor, or a closed one
+            self.missed += 1
+            if first:
+                say(
+                    "a record logged during interpreter shutdown could not be written to "
+                    "stdout: a thread the shutdown stopped holds the handler's lock."
+                )
+
     def emit(self, record: logging.LogRecord) -> None:
         """Write one record; count and report a failure instead of raising it."""
+        if self._writing:  # a signal handler's record, inside this thread's own write
+            self._later.append(record)
+            return
+        self._writing = True
+        try:
+            self._write(record)
+            while self._later:
+                self._write(self._later.pop(0))
+        finally:
+            self._writing = False
+
+    def _write(self, record: logging.LogRecord) -> None:
         stream = self.stream
         if stream is not None and stream is self._broken and self._broken_error is not None:
             self.missed += 1

@@ -165,3 +165,67 @@ def test_dictconfig_builds_both_handlers(
     assert capsys.readouterr().out.rstrip().endswith("INFO configured via dictConfig")
     (record,), _ = read_records(log_path)
     assert (record["message"], record["service"]) == ("via dictConfig", "api")
+
+
+def test_stats_counts_every_sink_of_the_process(
+    tmp_path: Path, logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``dual_log.stats()`` and ``DualLog.stats()`` show what each sink wrote and missed,
+    and a file that fails as failing, with its fault episode counted."""
+    good = dual_log.setup(path=tmp_path / "good" / "app.log", create_dirs=True)
+    for n in range(5):
+        logger.info("r%d", n)
+    assert good.flush()
+    pair = good.stats()
+    assert pair["file"]["written"] == pair["stdout"]["written"] == 5
+    assert pair["file"]["missed"] == pair["file"]["errors"] == 0
+    assert pair["file"]["failing"] is False
+    missing = dual_log.FileHandler(tmp_path / "no-volume" / "app.log")
+    missing.handle(logging.LogRecord("x", logging.INFO, "f", 1, "lost?", None, None))
+    assert not missing.flush()  # at once: the file is known to fail
+    everything = dual_log.stats()
+    assert everything[str(tmp_path / "good" / "app.log")]["written"] == 5
+    assert everything["stdout"]["written"] >= 5
+    failing = everything[str(tmp_path / "no-volume" / "app.log")]
+    assert (failing["failing"], failing["faults"], failing["pending"]) == (True, 1, 1)
+    missing.close()
+    assert missing.stats()["lost"] == 1  # given up at close: counted, and said at exit
+
+
+NO_VOLUME = r"""
+import logging, logging.config, sys, time
+import dual_log
+
+config = dual_log.logging_config(path=sys.argv[1])
+logging.config.dictConfig(config)
+for n in range(4):
+    logging.getLogger("app").info("first %d", n)
+started = time.monotonic()
+logging.config.dictConfig(config)  # Django's runserver applies it again, and so on
+sys.stderr.write(f"again {time.monotonic() - started:.3f}\n")
+for n in range(4):
+    logging.getLogger("app").info("second %d", n)
+"""
+
+
+def test_no_volume_costs_no_time_and_is_counted_in_one_line_at_exit(tmp_path: Path) -> None:
+    """Without the volume's folder, applying the config again and exiting do not wait for
+    a file that cannot be written; stdout has every record, and one line at exit counts
+    the file's."""
+    path = tmp_path / "not-mounted" / "app.log"
+    done = subprocess.run(
+        [sys.executable, "-c", NO_VOLUME, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(" INFO app ") == 8
+    lines = [line for line in done.stderr.splitlines() if line.startswith("dual_log:")]
+    assert len(lines) == 2, lines
+    assert "is the volume mounted?" in lines[0]
+    assert lines[1].startswith(f"dual_log: 8 records could not be written to the log file {path}")
+    # Not a speed check: it waited flush(5 s) plus 1 s for the old handlers before.
+    again = float(done.stderr.split("again ")[1].split()[0])
+    assert again < 2.0
