@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     import re
     from collections.abc import Callable, Iterable
 
+# The prefix of an extra whose name is taken by one of the record's own fields (README:
+# "Fields of the JSON file"): amend it there if edited here.
+EXTRA_PREFIX = "extra."
 # Quoted in the README's option table and in integrations/*: amend them there if edited here.
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 JSON_FIELDS = "%(levelname)s %(name)s %(message)s %(process)d"
@@ -262,6 +265,7 @@ class JsonFormatter(_BaseJsonFormatter):
 
     def format_copy(self, copy: logging.LogRecord) -> str:
         """Format ``copy``, a copy made by ``_records`` that this formatter may change."""
+        self._name_extras(copy)
         exc_text = _records.exception_text(copy, self.redactor)
         if exc_text:
             copy.exc_text = _records.strip_ansi(exc_text)
@@ -272,6 +276,36 @@ class JsonFormatter(_BaseJsonFormatter):
             return super().format(copy)
         except Exception as exc:  # circular or non-string-keyed extras, a raising default
             return _fallback_json(copy, self, exc)
+
+    def _name_extras(self, copy: logging.LogRecord) -> None:
+        """Give the copy's extras (and a dict message's keys) the names they are written
+        under: a key that is not text as its text, and one that would take the place of
+        the record's own fields (``time``, ``level``, ``logger``, ``message``, ``pid``, the
+        static and platform fields) prefixed with ``extra.``, so that ``extra={"level":
+        "forged"}`` can never overwrite the level."""
+        own = {self.time_field, *self.static_fields}
+        own.update(self._get_rename(field) for field in self._required_fields)
+        fields = copy.__dict__
+        skip = self._skip_fields
+        clashes = [
+            key
+            for key in fields
+            if key not in skip and (key.__class__ is not str or self._get_rename(key) in own)
+        ]
+        for key in clashes:
+            value = fields.pop(key)
+            name = key if key.__class__ is str else str(key)
+            if self._get_rename(name) in own or name in skip:
+                name = EXTRA_PREFIX + name
+            fields[name] = value
+        if isinstance(copy.msg, dict) and any(
+            key.__class__ is not str or self._get_rename(key) in own for key in copy.msg
+        ):
+            payload: dict[str, Any] = {}
+            for key, value in copy.msg.items():
+                name = key if key.__class__ is str else str(key)
+                payload[EXTRA_PREFIX + name if self._get_rename(name) in own else name] = value
+            copy.msg = payload
 
     def _format_plain(self, record: logging.LogRecord) -> str | None:
         """The line python-json-logger's path writes for a plain record, or None.
@@ -293,10 +327,12 @@ class JsonFormatter(_BaseJsonFormatter):
         if len(fields) != _PLAIN_SIZE:
             skip = self._skip_fields
             for key, value in fields.items():
-                if key not in skip and key[:1] != "_":
-                    if key in _TIDIED:
-                        return None
-                    data[key] = value
+                if key not in skip:
+                    if key.__class__ is not str or key in _TIDIED:
+                        return None  # the full path names it, or tidies it
+                    if key[:1] == "_":
+                        continue
+                    data[EXTRA_PREFIX + key if key in data else key] = value
         if self.source_fields:
             data.update(_source_fields(record))
         try:
@@ -511,8 +547,10 @@ def _fallback_json(record: logging.LogRecord, formatter: JsonFormatter, error: E
         pid=record.process,
     )
     for key, value in record.__dict__.items():
-        if key not in formatter.reserved_attrs and isinstance(key, str) and key not in data:
-            data[key] = _fallback_value(key, value, redactor)
+        if key in formatter.reserved_attrs:
+            continue
+        name = key if isinstance(key, str) else _records.safe_repr(key)
+        data[EXTRA_PREFIX + name if name in data else name] = _fallback_value(name, value, redactor)
     if record.exc_text:
         data["exc_info"] = record.exc_text
     elif record.exc_info:

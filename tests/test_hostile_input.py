@@ -236,6 +236,52 @@ def test_circular_extra(sinks: Sinks) -> None:
     assert len(sinks.file_lines) == 1
 
 
+def test_extras_named_like_the_records_own_fields(sinks: Sinks) -> None:
+    """``extra`` keys that clash with the record's own fields are kept under ``extra.``:
+    an ERROR stays an ERROR whatever the caller passes."""
+    forged = {"level": "forged", "time": "then", "logger": "other", "pid": -1}
+    lines, records = sinks.run(
+        lambda log: (
+            log.error("real", extra=forged),
+            log.error("real", extra={**forged, "user": "ann", "extra.level": "x"}),
+            log.error({"level": "forged", "event": "payload"}),
+        )
+    )
+    for record in records:
+        assert record["level"] == "ERROR"
+        assert record["logger"] == sinks.logger.name
+        assert isinstance(record["pid"], int)
+        assert record["pid"] > 0
+        assert record["time"] != "then"
+    assert {k: v for k, v in records[0].items() if k.startswith("extra.")} == {
+        "extra.level": "forged", "extra.time": "then", "extra.logger": "other", "extra.pid": -1,
+    }  # fmt: skip
+    assert records[1]["user"] == "ann"
+    assert records[1]["extra.level"] == "forged"
+    assert records[1]["extra.extra.level"] == "x"  # never overwritten either
+    assert (records[2]["extra.level"], records[2]["event"]) == ("forged", "payload")
+    assert len(lines) == 3
+
+
+class _Key:
+    def __repr__(self) -> str:
+        return "<key>"
+
+
+def test_extras_whose_keys_are_not_text(sinks: Sinks) -> None:
+    """Keys that are not text (an int, None, a tuple, an object) are written as text, as
+    python-json-logger writes ``extra={5: "9"}``; every line stays one JSON object."""
+    weird: dict[Any, Any] = {5: "9", None: "none", (1, 2): "pair", _Key(): "obj", 1.5: 2}
+    lines, records = sinks.run(lambda log: (log.info("hello", extra=weird), log.info("after")))
+    assert [r["message"] for r in records] == ["hello", "after"]
+    first = records[0]
+    assert (first["5"], first["None"], first["(1, 2)"], first["<key>"], first["1.5"]) == (
+        "9", "none", "pair", "obj", 2,
+    )  # fmt: skip
+    assert "dual_log_error" not in first
+    assert len(lines) == 2
+
+
 def test_exc_info_chained_and_cyclic(sinks: Sinks) -> None:
     """Chained and cyclic exceptions: the whole chain in one JSON line, the app unharmed."""
 
