@@ -83,31 +83,72 @@ PROMISES = {
     "test_fork_without_exec_after_setup": (
         "parent and children all write, each record once; children count their own records"
     ),
+    "test_a_fifo_or_socket_at_the_log_path": (
+        "reported once as what it is; records held, none counted as written; all written "
+        "once a regular file can be made there"
+    ),
+    "test_a_volume_smaller_than_max_bytes_keeps_its_newest_records": (
+        "the file rotates at half of what the volume can hold (said once); the oldest "
+        "rotated files make room; none held for ever, none given up at exit"
+    ),
+    "test_an_error_of_dual_logs_own_is_said_and_the_writer_goes_on": (
+        "one stderr line names the exception and its place; counted in errors; the records "
+        "are held and written: 0 missing"
+    ),
+    "test_a_signal_handler_that_logs_at_every_stage": (
+        "the process ends; every record in the file once, whole; the handler's records with "
+        "no gap; no fault, traceback or 'Logging error'"
+    ),
+    "test_logging_at_interpreter_exit_never_hangs": (
+        "the process exits at once; the late record is written (through a second file "
+        "object if a frozen thread holds the lock), or counted and said"
+    ),
+    "test_sigterm_during_the_exit_flush_waits_for_it": (
+        "the signal waits for the exit flush: every record written, then SIGTERM ends the "
+        "process as it would have"
+    ),
+    "test_a_pool_ends_with_every_record_written": ("every record of every task in the file, once"),
+    "test_logrotate_create_loses_nothing": (
+        "dual_log reopens the renamed path: every record in app.log.1 or app.log, once"
+    ),
+    "test_logrotate_copytruncate_under_the_lock_loses_nothing": (
+        "the writers wait for the copy and the truncation (records held): every record once"
+    ),
 }
 
 # The order of the table: the volume first, then stdout, signals, several processes.
 ORDER = (
     "test_volume.py",
+    "test_files.py",
     "test_min_free.py",
+    "test_outside_rotation.py",
     "test_stdout.py",
     "test_signals.py",
+    "test_signal_safety.py",
+    "test_exit.py",
     "test_processes.py",
 )
 
 # The measured values, in the order and words the table shows them.
 LABELS = (
     ("logged", "logged {}"),
+    ("handler_records", "records of the signal handler {}"),
     ("stdout", "on stdout {}"),
     ("in_file", "in file {}"),
     ("deleted_with_folder", "written, then deleted with the folder {}"),
     ("missing", "missing {}"),
     ("held", "held during the fault {}"),
     ("held_while_paused", "held while paused {}"),
+    ("evicted", "oldest deleted to keep min_free {}"),
+    ("bytes_on_volume", "bytes on the volume {}"),
     ("reported", "reported missed {}"),
     ("survivors_missing", "survivors missing {}"),
     ("victim_lost", "killed worker lost {}"),
     ("aside", "segments left as .rotate. {}"),
     ("stdout_missed", "stdout missed (counted) {}"),
+    ("errors", "errors counted {}"),
+    ("late_record", "the __del__ record {}"),
+    ("exit_s", "exited in {} s"),
     ("duplicated", "duplicated {}"),
     ("torn", "torn {}"),
     ("rotations", "rotations {}"),

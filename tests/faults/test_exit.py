@@ -19,6 +19,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,7 +61,7 @@ log.info("main ends")
 @pytest.mark.parametrize("stdout", [True, False], ids=["both-sinks", "file-only"])
 @pytest.mark.parametrize("queue", [True, False], ids=["queue", "sync"])
 def test_logging_at_interpreter_exit_never_hangs(
-    tmp_path: Path, queue: bool, stdout: bool, attempt: int
+    tmp_path: Path, queue: bool, stdout: bool, attempt: int, measure: Any
 ) -> None:
     """A daemon thread logging through the exit and a ``__del__`` logging in the final
     collection: the process ends at once, and the late record is written, or counted and
@@ -89,6 +90,15 @@ def test_logging_at_interpreter_exit_never_hangs(
     if stdout and "from __del__" not in done.stdout:
         assert any("could not be written to stdout" in s for s in said)
     assert took < 30  # generous for a loaded machine; the hang was for ever
+    if attempt == 0:
+        measure.record(
+            "a daemon thread logging through the exit, a __del__ logging in the final "
+            + ("collection (stdout and file)" if stdout else "collection (file only)"),
+            mode="queue" if queue else "sync",
+            exit_s=round(took, 2),
+            late_record="in the file" if messages["from __del__"] == 1 else "counted and said",
+            exit=done.returncode,
+        )
 
 
 SLOW_EXIT = r"""
@@ -103,7 +113,7 @@ print("logged", flush=True)
 """
 
 
-def test_sigterm_during_the_exit_flush_waits_for_it(tmp_path: Path) -> None:
+def test_sigterm_during_the_exit_flush_waits_for_it(tmp_path: Path, measure: Any) -> None:
     """The script ends while a slow writer elsewhere holds the file's lock; SIGTERM comes
     0.5 s into the exit flush: all 2000 records are written, then SIGTERM ends it."""
     folder = tmp_path / "logs"
@@ -128,6 +138,14 @@ def test_sigterm_during_the_exit_flush_waits_for_it(tmp_path: Path) -> None:
     records, torn = read_records(path)
     assert torn == []
     assert [r["message"] for r in records] == [f"record {n}" for n in range(2000)]
+    measure.record(
+        "SIGTERM 0.5 s into the exit flush, the lock held elsewhere for 1.5 s",
+        mode="queue",
+        logged=2000,
+        in_file=len(records),
+        missing=2000 - len(records),
+        exit=proc.returncode,
+    )
 
 
 POOL = r"""
@@ -156,7 +174,9 @@ if __name__ == "__main__":
 
 @pytest.mark.parametrize("attempt", range(3))
 @pytest.mark.parametrize("method", ["spawn", "fork", "forkserver"])
-def test_a_pool_ends_with_every_record_written(tmp_path: Path, method: str, attempt: int) -> None:
+def test_a_pool_ends_with_every_record_written(
+    tmp_path: Path, method: str, attempt: int, measure: Any
+) -> None:
     """``with Pool(...)`` ends its workers with SIGTERM, perhaps in their exit flush:
     every record of every task is in the file, once."""
     script = tmp_path / "pool_app.py"  # spawn and forkserver import the main module
@@ -178,3 +198,12 @@ def test_a_pool_ends_with_every_record_written(tmp_path: Path, method: str, atte
     expected = {f"task {t} record {n}" for t in range(20) for n in range(100)}
     assert set(messages) == expected
     assert set(messages.values()) == {1}
+    if attempt == 0:
+        measure.record(
+            f"with Pool(2) ({method}): 20 tasks of 100 records, workers ended by SIGTERM",
+            mode="queue",
+            logged=len(expected),
+            in_file=sum(messages.values()),
+            missing=len(expected - set(messages)),
+            duplicated=0,
+        )

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,18 +74,23 @@ def _rotate_while_writing(tmp_path: Path, config: str, *, locked: bool) -> list[
     return [int(r["message"].split()[1]) for r in records]
 
 
-def test_logrotate_create_loses_nothing(tmp_path: Path) -> None:
+def test_logrotate_create_loses_nothing(tmp_path: Path, measure: Any) -> None:
     """logrotate's default: rename, then a new file. dual_log reopens the path: every
     record is in app.log.1 or app.log, once."""
     found = _rotate_while_writing(tmp_path, "rotate 5\ncreate 0640\nmissingok", locked=False)
     assert sorted(found) == list(range(COUNT))
+    measure.record("logrotate (create) while the app writes", mode="queue", logged=COUNT,
+                   in_file=len(found), missing=COUNT - len(set(found)), duplicated=0)  # fmt: skip
 
 
-def test_logrotate_copytruncate_under_the_lock_loses_nothing(tmp_path: Path) -> None:
+def test_logrotate_copytruncate_under_the_lock_loses_nothing(tmp_path: Path, measure: Any) -> None:
     """copytruncate run under ``flock .__app.lock``: the writers wait for the copy and
     the truncation, their records held; every record is in one of the files, once."""
     found = _rotate_while_writing(tmp_path, "rotate 5\ncopytruncate\nmissingok", locked=True)
     assert sorted(found) == list(range(COUNT))
+    measure.record("logrotate (copytruncate) under flock .__app.lock while the app writes",
+                   mode="queue", logged=COUNT, in_file=len(found),
+                   missing=COUNT - len(set(found)), duplicated=0)  # fmt: skip
 
 
 def test_copytruncate_without_the_lock_loses_what_comes_between(tmp_path: Path) -> None:

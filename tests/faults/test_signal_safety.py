@@ -104,7 +104,9 @@ def alarm_ids(ids: Counter[str]) -> list[int]:
 
 @pytest.mark.parametrize("queue", [True, False], ids=["queue", "sync"])
 @pytest.mark.parametrize("stage", ["set-up", "first record", "flush", "close", "exit"])
-def test_a_signal_handler_that_logs_at_every_stage(tmp_path: Path, stage: str, queue: bool) -> None:
+def test_a_signal_handler_that_logs_at_every_stage(
+    tmp_path: Path, stage: str, queue: bool, measure: Any
+) -> None:
     """The process ends; every record is in the file once; the handler's records are a run
     with no gap and none twice; stdout has them all; nothing on stderr but the report."""
     report, stdout, stderr = run_stage(tmp_path, stage, queue)
@@ -128,6 +130,15 @@ def test_a_signal_handler_that_logs_at_every_stage(tmp_path: Path, stage: str, q
     assert all(on_stdout[f"record {n}"] == 1 for n in range(RECORDS))
     assert all(on_stdout[f"alarm {n}"] == 1 for n in alarms)
     assert stderr.splitlines()[:-1] == []  # no fault line, traceback or "Logging error"
+    measure.record(
+        f"SIGALRM every 200 us, its handler logging, through {stage}",
+        mode="queue" if queue else "sync",
+        logged=sum(ids.values()),
+        in_file=sum(ids.values()),
+        handler_records=len(alarms),
+        duplicated=0,
+        torn=0,
+    )
 
 
 @pytest.mark.parametrize("attempt", range(4))
