@@ -83,6 +83,10 @@ PROMISES = {
     "test_fork_without_exec_after_setup": (
         "parent and children all write, each record once; children count their own records"
     ),
+    "test_fork_while_another_thread_logs": (
+        "no child hangs on a lock its parent's thread held at fork; each child's records "
+        "in the file once"
+    ),
     "test_a_fifo_or_socket_at_the_log_path": (
         "reported once as what it is; records held, none counted as written; all written "
         "once a regular file can be made there"
