@@ -13,13 +13,13 @@ module never imports.
 from __future__ import annotations
 
 from dual_log._config import logging_config
-from dual_log._file import FileHandler
-from dual_log._formatting import JsonFormatter, TextFormatter
-from dual_log._lifecycle import flush_all, install_signal_handlers
-from dual_log._redact import MASK, SENSITIVE_KEYS, Redactor
-from dual_log._settings import OPTIONS, Options, Settings
+from dual_log._format.formatters import JsonFormatter, TextFormatter
+from dual_log._format.redact import MASK, SENSITIVE_KEYS, Redactor
+from dual_log._options import OPTIONS, Options, Settings
 from dual_log._setup import DualLog, setup, stats
-from dual_log._stdout import StdoutHandler
+from dual_log._write.file import FileHandler
+from dual_log._write.lifecycle import flush_all, install_signal_handlers
+from dual_log._write.stdout import StdoutHandler
 
 __version__ = "0.1.0"
 

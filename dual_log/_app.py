@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dual_log._settings import OPTIONS, Settings
+from dual_log._options import OPTIONS, Settings
 
 if TYPE_CHECKING:
     import logging
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Unpack
 
-    from dual_log._settings import Options
+    from dual_log._options import Options
     from dual_log._setup import DualLog
 
 # The key in app.extensions.

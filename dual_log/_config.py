@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from dual_log._settings import FILE, FORMATTER, JSON, OPTIONS, Settings, Space, explicit
+from dual_log._options import FILE, FORMATTER, JSON, OPTIONS, Settings, Space, explicit
 
 if TYPE_CHECKING:
     from collections.abc import Collection
 
     from typing_extensions import Unpack
 
-    from dual_log._settings import Options
+    from dual_log._options import Options
 
 # The names dual_log's handlers and formatters have in a config dict, and the names
 # setup() gives its handlers: a setup() call replaces handlers so named on its logger, so

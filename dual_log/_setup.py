@@ -6,7 +6,6 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from dual_log import _lifecycle, _stdout
 from dual_log._app import AppLogging
 from dual_log._config import (
     FILE_HANDLER,
@@ -15,17 +14,19 @@ from dual_log._config import (
     file_arguments,
     formatter_arguments,
 )
-from dual_log._file import FileHandler
-from dual_log._formatting import JsonFormatter, TextFormatter
+from dual_log._format.formatters import JsonFormatter, TextFormatter
+from dual_log._options import Settings
 from dual_log._report import say
-from dual_log._settings import Settings
-from dual_log._stdout import StdoutHandler
+from dual_log._write import lifecycle as _lifecycle
+from dual_log._write import stdout as _stdout
+from dual_log._write.file import FileHandler
+from dual_log._write.stdout import StdoutHandler
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from dual_log._app import WebApp
-    from dual_log._settings import Options
+    from dual_log._options import Options
 
 
 class DualLog:

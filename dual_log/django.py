@@ -49,12 +49,12 @@ except ImportError as exc:
 
 from dual_log._config import FILE_HANDLER, STDOUT_HANDLER, level_name
 from dual_log._config import logging_config as sinks_config
-from dual_log._settings import Settings
+from dual_log._options import Settings
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from dual_log._settings import Options
+    from dual_log._options import Options
 
 __all__ = ["FILE_HANDLER", "STDOUT_HANDLER", "add_handlers", "logging_config"]
 # Django's own names for the parts of DEFAULT_LOGGING kept here (django/utils/log.py).

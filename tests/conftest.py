@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dual_log import _lifecycle, _setup
+from dual_log import _setup
+from dual_log._write import lifecycle as _lifecycle
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,8 +17,9 @@ import pytest
 import yaml
 
 import dual_log
-from dual_log import _lifecycle, _settings
-from dual_log._settings import OPTIONS
+from dual_log import _options as _settings
+from dual_log._options import OPTIONS
+from dual_log._write import lifecycle as _lifecycle
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATIONS = ROOT / "integrations"

@@ -15,7 +15,7 @@ import pytest
 from helpers.logfiles import read_lines, read_records
 
 import dual_log
-from dual_log._settings import OPTIONS
+from dual_log._options import OPTIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable

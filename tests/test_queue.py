@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import dual_log
-from dual_log import _lifecycle
+from dual_log._write import lifecycle as _lifecycle
 from tests.conftest import ROOT
 from tests.helpers.logfiles import read_records
 

@@ -118,7 +118,7 @@ def test_segment_left_by_an_interrupted_rotation_is_reported_once(
     log_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An old app.log.rotate.<n> (a rotation killed half-way) is named on stderr, once."""
-    from dual_log import _logfile
+    from dual_log._write import logfile as _logfile
 
     stranded = log_path.parent / "app.log.rotate.8812"
     stranded.write_text('{"message": "kept aside"}\n')

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import dual_log
-from dual_log import _settings
-from dual_log._settings import OPTIONS, Settings
+from dual_log import _options as _settings
+from dual_log._options import OPTIONS, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

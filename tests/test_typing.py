@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import get_type_hints
 
 import dual_log
-from dual_log._settings import OPTION_NAMES
+from dual_log._options import OPTION_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 

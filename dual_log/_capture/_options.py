@@ -15,7 +15,7 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from dual_log import _settings
+from dual_log import _options as _settings
 from dual_log._capture._lines import Filters, level_name
 
 if TYPE_CHECKING:

@@ -35,7 +35,7 @@ import time
 from typing import Any
 
 import dual_log
-from dual_log import _lifecycle
+from dual_log._write import lifecycle as _lifecycle
 
 LOGGER = logging.getLogger("fault.app")
 
@@ -175,7 +175,7 @@ def signal_mid_rotation(nth: int, name: str = "SIGKILL") -> None:
 def break_write_path(nth: int) -> None:
     """Raise an exception that is no OSError inside the write path, once, at its ``nth``
     batch: what a bug of dual_log's own would do."""
-    from dual_log._logfile import LogFile
+    from dual_log._write.logfile import LogFile
 
     follow = LogFile._follow_path
     seen = [0]

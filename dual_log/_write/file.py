@@ -12,14 +12,16 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from dual_log import _lifecycle, _records, _settings
-from dual_log._formatting import JsonFormatter
-from dual_log._logfile import LogFile, LowSpace, NotAFile
-from dual_log._queue import Writer
+from dual_log import _options as _settings
+from dual_log._format import records as _records
+from dual_log._format.formatters import JsonFormatter
 from dual_log._report import FaultReport, describe, first_in_process_tree, say
+from dual_log._write import lifecycle as _lifecycle
+from dual_log._write.logfile import LogFile, LowSpace, NotAFile
+from dual_log._write.writer import Writer
 
 if TYPE_CHECKING:
-    from dual_log._settings import Space
+    from dual_log._options import Space
 
 ENCODING = "utf-8"
 # Lone surrogates (bytes that were not UTF-8) become \udcXX escapes instead of an error.

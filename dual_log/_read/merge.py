@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
-    from dual_log._scan import Entry
+    from dual_log._read.scan import Entry
 
 
 def _numbered(index: int, entries: Iterable[Entry]) -> Iterator[tuple[bytes, int, bytes, Any]]:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from types import FrameType
 
-    from dual_log._file import FileHandler
+    from dual_log._write.file import FileHandler
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 SIGNAL_FLUSH_SECONDS = 3.0

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import logging
 
-    from dual_log._redact import Redactor
+    from dual_log._format.redact import Redactor
 
 # What a text line must not carry raw: C0/C1 control characters (CR and LF among them,
 # which would let a message forge a new log line), DEL, the Unicode line and paragraph

@@ -18,8 +18,8 @@ import stat
 import time
 from typing import Any
 
-from dual_log._logfile import STRANDED_AFTER, lock_path
-from dual_log._settings import Settings
+from dual_log._options import Settings
+from dual_log._write.logfile import STRANDED_AFTER, lock_path
 
 MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 

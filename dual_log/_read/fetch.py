@@ -29,7 +29,7 @@ import tempfile
 import zlib
 from typing import Any
 
-from dual_log._read import warn
+from dual_log._read.discover import warn
 
 
 def list_command(fly: str, app: str) -> list[str]:

@@ -22,14 +22,15 @@ import signal
 import time
 from typing import IO, TYPE_CHECKING, Any
 
-from dual_log import _logfile, _read
-from dual_log._scan import Counts, Scanner
+from dual_log._read import discover as _read
+from dual_log._read.scan import Counts, Scanner
+from dual_log._write import logfile as _logfile
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from dual_log._scan import Filters
-    from dual_log._show import Printer
+    from dual_log._read.scan import Filters
+    from dual_log._read.show import Printer
 
 # How many times a rotation is looked at again when the files are seen half-renamed.
 RETRIES = 50

@@ -22,7 +22,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from dual_log._settings import parse_level
+from dual_log._options import parse_level
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dual_log import _merge, _read
-from dual_log._scan import Counts, Scanner
+from dual_log._read import discover as _read
+from dual_log._read import merge as _merge
+from dual_log._read.scan import Counts, Scanner
 
 if TYPE_CHECKING:
-    from dual_log._scan import Filters
-    from dual_log._show import Printer
+    from dual_log._read.scan import Filters
+    from dual_log._read.show import Printer
 
 
 def run(inputs: list[str], filters: Filters, printer: Printer) -> int:

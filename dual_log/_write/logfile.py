@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from dual_log._settings import Space
+    from dual_log._options import Space
 
 # How rotate() copies into gzip: big enough to make few system calls, small enough to
 # keep memory flat whatever the file size.

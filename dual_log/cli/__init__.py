@@ -189,14 +189,14 @@ def _colour(choice: str) -> bool:
 
 
 def _default_path() -> str:
-    from dual_log._settings import Settings
+    from dual_log._options import Settings
 
     return Settings.resolve(path=None).path
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.command == "doctor":
-        from dual_log import _doctor
+        from dual_log.cli import doctor as _doctor
 
         options = {"path": args.path, "max_bytes": args.max_bytes, "keep": args.keep}
         for item in args.option:
@@ -206,14 +206,14 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             options[name.strip()] = value
         return _doctor.run(options, stale_after=args.stale_after)
     if args.command == "fetch":
-        from dual_log import _fetch
+        from dual_log._read import fetch as _fetch
 
         return _fetch.run(
             args.app, args.dest, folder=args.folder, fly=args.fly, timeout=args.timeout
         )
 
-    from dual_log._scan import Filters
-    from dual_log._show import Printer
+    from dual_log._read.scan import Filters
+    from dual_log._read.show import Printer
 
     try:
         filters = Filters.build(
@@ -232,11 +232,11 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     out = os.fdopen(sys.stdout.fileno(), "wb", buffering=1 << 16, closefd=False)
     printer = Printer(out, as_json=args.json, colour=_colour(args.color))
     if args.command == "cat":
-        from dual_log import _cat
+        from dual_log.cli import cat as _cat
 
         paths = args.paths or [os.path.dirname(os.path.abspath(_default_path()))]
         return _cat.run(paths, filters, printer)
-    from dual_log import _tail
+    from dual_log._read import follow as _tail
 
     if args.lines < 0:
         parser.error(f"-n {args.lines}: give a number of records >= 0")

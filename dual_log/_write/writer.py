@@ -41,14 +41,14 @@ from collections import deque
 from itertools import repeat, starmap
 from typing import TYPE_CHECKING
 
-from dual_log._logfile import Busy
 from dual_log._report import describe, say, where
+from dual_log._write.logfile import Busy
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from dual_log._logfile import LogFile
     from dual_log._report import FaultReport
+    from dual_log._write.logfile import LogFile
 
 # Backoff between attempts at a failing file: short enough that a volume mounted again
 # is written within seconds, long enough that a dead one costs almost nothing.

@@ -18,7 +18,7 @@ import sys
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dual_log._scan import Entry
+    from dual_log._read.scan import Entry
 
 # Keys shown in their own column or below the line; every other key is shown as key=value.
 SHOWN = frozenset(

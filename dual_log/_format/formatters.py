@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 from pythonjsonlogger.json import JsonEncoder as PythonJsonLoggerEncoder
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
-from dual_log import _records, _settings
-from dual_log._redact import MASK, SENSITIVE_KEYS, Redactor
+from dual_log import _options as _settings
+from dual_log._format import records as _records
+from dual_log._format.redact import MASK, SENSITIVE_KEYS, Redactor
 
 if TYPE_CHECKING:
     import re
