@@ -94,8 +94,8 @@ def test_import_dual_log_loads_no_part_of_the_command() -> None:
     """`import dual_log` imports neither the command line nor the reader."""
     code = (
         "import sys, dual_log\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('dual_log.cli', 'dual_log._read.discover',"
-        " 'dual_log._read.follow', 'dual_log._read.fetch', 'dual_log.cli.doctor', 'dual_log.capture', 'nats'))))"
+        "print(sorted(m for m in sys.modules"
+        " if m.startswith(('dual_log.cli', 'dual_log._read', 'dual_log.capture', 'nats'))))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=30, check=True)  # fmt: skip
