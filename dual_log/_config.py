@@ -8,9 +8,9 @@ them). Which class takes which option is said once, in ``_settings.OPTIONS`` (``
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
+from dual_log._facts import level_name
 from dual_log._options import FILE, FORMATTER, JSON, OPTIONS, Settings, Space, explicit
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def logging_config(**options: Unpack[Options]) -> dict[str, Any]:
             },
         },
         "handlers": handlers,
-        "root": {"level": level_name(settings.level), "handlers": list(handlers)},
+        "root": {"level": config_level(settings.level), "handlers": list(handlers)},
     }
 
 
@@ -89,7 +89,7 @@ def sink_handlers(settings: Settings, given: Collection[str]) -> dict[str, dict[
             "formatter": formatter_name(settings.stdout_format),
         }
         if "stdout_level" in given:
-            handlers[STDOUT_HANDLER]["level"] = level_name(settings.stdout_level)
+            handlers[STDOUT_HANDLER]["level"] = config_level(settings.stdout_level)
     handlers[FILE_HANDLER] = {
         "class": CLASSES[FILE_HANDLER],
         "formatter": formatter_name(settings.file_format),
@@ -99,7 +99,7 @@ def sink_handlers(settings: Settings, given: Collection[str]) -> dict[str, dict[
         "handle_signals": settings.handle_signals,
     }
     if "file_level" in given:
-        handlers[FILE_HANDLER]["level"] = level_name(settings.file_level)
+        handlers[FILE_HANDLER]["level"] = config_level(settings.file_level)
     return handlers
 
 
@@ -138,7 +138,7 @@ def formatter_name(kind: str) -> str:
     return JSON_FORMATTER if kind == "json" else TEXT_FORMATTER
 
 
-def level_name(level: int) -> str | int:
+def config_level(level: int) -> str | int:
     """``"INFO"`` for 20; a level without a name stays a number, which dictConfig accepts."""
-    name = logging.getLevelName(level)
-    return name if isinstance(name, str) and not name.startswith("Level ") else level
+    name = level_name(level)
+    return level if name.startswith("Level ") else name

@@ -9,16 +9,17 @@ The README's option table is checked against ``OPTIONS`` by the tests: amend bot
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import re
 import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypedDict
 
+from dual_log._facts import LEVEL_NAMES, LEVELS
+from dual_log._report import size_text
+
 FORMATS = ("text", "json")
 WHEN_VALUES = ("S", "M", "H", "D", "MIDNIGHT", "W0", "W1", "W2", "W3", "W4", "W5", "W6")
-LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {
@@ -27,11 +28,6 @@ _SIZE_UNITS = {
     "m": 1000**2, "mb": 1000**2, "mib": 1024**2, "mi": 1024**2,
     "g": 1000**3, "gb": 1000**3, "gib": 1024**3, "gi": 1024**3,
     "t": 1000**4, "tb": 1000**4, "tib": 1024**4, "ti": 1024**4,
-}  # fmt: skip
-_LEVELS = {
-    "NOTSET": logging.NOTSET, "DEBUG": logging.DEBUG, "INFO": logging.INFO,
-    "WARNING": logging.WARNING, "WARN": logging.WARNING, "ERROR": logging.ERROR,
-    "CRITICAL": logging.CRITICAL, "FATAL": logging.CRITICAL,
 }  # fmt: skip
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -85,18 +81,10 @@ class Space:
         return bool(self.bytes or self.percent)
 
     def __str__(self) -> str:
-        size = _human(self.bytes)
+        size = size_text(self.bytes)
         if self.bytes and self.percent:
             return f"{self.percent:g}%, at most {size}"
         return f"{self.percent:g}%" if self.percent else size
-
-
-def _human(count: int) -> str:
-    """``67108864`` as ``"64 MiB"``; a count that is no whole unit stays in bytes."""
-    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if count and count % size == 0:
-            return f"{count // size} {unit}"
-    return f"{count} B"
 
 
 # The share of a small volume (a 1 GB Fly volume keeps 51 MB free) and a cap for a big
@@ -136,8 +124,8 @@ def parse_level(value: object, option: str = "level") -> int:
         text = value.strip().upper()
         if text.isdigit():
             return parse_level(int(text), option)
-        if text in _LEVELS:
-            return _LEVELS[text]
+        if text in LEVELS:
+            return LEVELS[text]
     raise _bad(option, value, allowed)
 
 

@@ -21,9 +21,15 @@ REMINDER_SECONDS = 60.0
 NEWS_SECONDS = 1.0
 
 
-def say(message: str) -> None:
-    """Write one ``dual_log:`` line to stderr; never raise, never log."""
-    line = f"dual_log: {message}\n"
+# Who speaks: the library in an application, or the ``dual-log`` command.
+LIBRARY = "dual_log"
+COMMAND = "dual-log"
+
+
+def say(message: str, *, by: str = LIBRARY) -> None:
+    """Write one line to stderr, ``dual_log: <message>`` (or ``dual-log: `` for the
+    command); never raise, never log."""
+    line = f"{by}: {message}\n"
     try:
         stream = sys.stderr
         if stream is None:
@@ -82,6 +88,15 @@ def describe(error: BaseException) -> str:
         except Exception:  # an exception whose __str__ raises
             text = type(error).__name__
     return text.replace("\n", " ").replace("\r", " ")
+
+
+def size_text(count: float) -> str:
+    """A byte count for people: ``64 MiB`` when it is a whole unit, else ``1.2 GiB``."""
+    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= size:
+            whole = count % size == 0
+            return f"{count // size:.0f} {unit}" if whole else f"{count / size:.1f} {unit}"
+    return f"{count:.0f} B"
 
 
 def where(error: BaseException) -> str:

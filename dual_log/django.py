@@ -47,7 +47,7 @@ except ImportError as exc:
         "dual_log.django needs Django: pip install 'dual-log-handler[django]'"
     ) from exc
 
-from dual_log._config import FILE_HANDLER, STDOUT_HANDLER, level_name
+from dual_log._config import FILE_HANDLER, STDOUT_HANDLER, config_level
 from dual_log._config import logging_config as sinks_config
 from dual_log._options import Settings
 
@@ -90,14 +90,14 @@ def logging_config(
         TypeError: an unknown option.
     """
     settings = Settings.resolve(**options)
-    django_level = level_name(max(settings.level, logging.INFO))
+    django_level = config_level(max(settings.level, logging.INFO))
     config: dict[str, Any] = {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {},
         "formatters": {},
         "handlers": {},
-        "root": {"handlers": [], "level": level_name(settings.level)},
+        "root": {"handlers": [], "level": config_level(settings.level)},
         "loggers": {
             "django": {"handlers": [], "level": django_level, "propagate": True},
             "django.server": {"handlers": [], "level": django_level, "propagate": True},
@@ -172,10 +172,10 @@ def add_handlers(
     for name, entry in list(loggers.items()):
         loggers[name] = dict(entry or {})
     root = dict(loggers.pop("", None) or config.get("root") or {})
-    root.setdefault("level", level_name(settings.level))
+    root.setdefault("level", config_level(settings.level))
     config["root"] = root
 
-    django_level = level_name(max(settings.level, logging.INFO))
+    django_level = config_level(max(settings.level, logging.INFO))
     if "django" not in loggers:
         # DEFAULT_LOGGING's "django" logger, without its console handler.
         if MAIL_ADMINS not in config["handlers"]:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from json.encoder import encode_basestring as _quote
 from json.encoder import encode_basestring_ascii as _quote_ascii
 from typing import TYPE_CHECKING, Any
@@ -22,6 +20,7 @@ from pythonjsonlogger.json import JsonEncoder as PythonJsonLoggerEncoder
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
 from dual_log import _options as _settings
+from dual_log._facts import utc_text
 from dual_log._format import records as _records
 from dual_log._format.redact import MASK, SENSITIVE_KEYS, Redactor
 
@@ -100,7 +99,7 @@ class TextFormatter(logging.Formatter):
         """``asctime``: ISO 8601 in UTC with its offset, or ``datefmt`` applied in UTC."""
         if datefmt:
             return super().formatTime(record, datefmt)
-        return _utc_time(record.created)
+        return utc_text(record.created)
 
     def format(self, record: logging.LogRecord) -> str:
         """Format a copy of ``record``; never raises, never changes ``record``."""
@@ -109,7 +108,7 @@ class TextFormatter(logging.Formatter):
             message = _records.message_of(record)
             if not message.isprintable():
                 message = _records.escape_text(message)
-            return f"{_utc_time(record.created)} {record.levelname} {record.name} {message}"
+            return f"{utc_text(record.created)} {record.levelname} {record.name} {message}"
         try:
             copy = _records.view(record, self.redactor)
         except Exception as exc:  # a user LogRecord class whose copy fails
@@ -243,7 +242,7 @@ class JsonFormatter(_BaseJsonFormatter):
     ) -> None:
         """Put the timestamp first, then python-json-logger's fields, then the source's."""
         if self.time_field:
-            log_data[self.time_field] = _utc_time(record.created)
+            log_data[self.time_field] = utc_text(record.created)
         super().add_fields(log_data, record, message_dict)
         if self.source_fields:
             log_data.update(_source_fields(record))
@@ -319,7 +318,7 @@ class JsonFormatter(_BaseJsonFormatter):
         fields = record.__dict__
         data: dict[str, Any] = {}
         if self.time_field:
-            data[self.time_field] = _utc_time(record.created)
+            data[self.time_field] = utc_text(record.created)
         data["level"] = record.levelname
         data["logger"] = record.name
         data["message"] = _records.strip_ansi(_records.message_of(record))
@@ -356,7 +355,7 @@ class JsonFormatter(_BaseJsonFormatter):
         if tail is None or type(level) is not str or type(name) is not str or type(pid) is not int:
             return None
         message = quote(_records.strip_ansi(_records.message_of(record)))
-        time_text = f'{head}{_utc_time(record.created)}", ' if head else "{"
+        time_text = f'{head}{utc_text(record.created)}", ' if head else "{"
         return (
             f'{time_text}"level": {quote(level)}, "logger": {quote(name)}, '
             f'"message": {message}, "pid": {pid}{tail}}}'
@@ -484,40 +483,6 @@ def _fallback_text(text: str, redactor: Redactor | None) -> str:
         return "<not shown, could not be redacted>"
 
 
-# The last second formatted, and its text up to the fraction: records come in bursts
-# within one second, and formatting a datetime costs more than the rest of a field.
-_second: tuple[int, str] = (-1, "")
-# The last time formatted: each of the two sinks formats the same record's time.
-_last: tuple[float, str] = (math.nan, "")
-# ".000+00:00" to ".999+00:00": the end of the text, looked up rather than formatted.
-_MILLIS = tuple(f".{ms:03d}+00:00" for ms in range(1000))
-
-
-def _utc_time(created: float) -> str:
-    """``created`` as ``datetime.fromtimestamp(created, utc).isoformat("milliseconds")``."""
-    global _second, _last
-    last = _last  # one read: another thread may replace it meanwhile
-    if last[0] == created:
-        return last[1]
-    # Rounded as datetime.fromtimestamp rounds: to the microsecond, half to even. The
-    # fraction is math.modf's, exactly: taking the whole part off a float is exact.
-    second = int(created)
-    micro = round((created - second) * 1e6)
-    if micro >= 1_000_000:
-        micro -= 1_000_000
-        second += 1
-    elif micro < 0:  # before 1970
-        micro += 1_000_000
-        second -= 1
-    cached = _second  # one read: another thread may replace it meanwhile
-    if cached[0] != second:
-        text = datetime.fromtimestamp(second, tz=timezone.utc).isoformat(timespec="seconds")
-        cached = _second = (second, text[:-6])  # without "+00:00"
-    text = cached[1] + _MILLIS[micro // 1000]
-    _last = (created, text)
-    return text
-
-
 def _fallback_value(key: str, value: Any, redactor: Redactor | None) -> str:
     """An extra's safe repr; with redaction on, never a secret, even if redacting fails."""
     if redactor is None:
@@ -534,7 +499,7 @@ def _fallback_json(record: logging.LogRecord, formatter: JsonFormatter, error: E
     """The record as JSON with every doubtful value replaced by its safe repr."""
     data: dict[str, Any] = {}
     if formatter.time_field:
-        data[formatter.time_field] = _utc_time(record.created)
+        data[formatter.time_field] = utc_text(record.created)
     redactor = formatter.redactor
     data.update(
         level=record.levelname,

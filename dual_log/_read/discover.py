@@ -2,8 +2,8 @@
 
 A folder holds, for each log (``app.log``), the live file, numbered rotations
 (``app.log.1`` newest .. ``app.log.N`` oldest, each maybe ``.gz``) and, after a rotation
-that was killed half-way, segments named ``app.log.rotate.<tag>`` (maybe ``.gz``). These
-names are the ones the write path gives; amend ``ROTATED``/``SEGMENT`` if they change.
+that was killed half-way, segments named ``app.log.rotate.<tag>`` (maybe ``.gz``): the
+names ``dual_log._facts`` gives them, for the writer too.
 A log's live and numbered files are one stream in the order they were written; each
 segment is a stream of its own, merged by time with the others (see ``_merge``).
 
@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
-import sys
 import zlib
 from typing import IO, TYPE_CHECKING
+
+from dual_log._facts import ROTATED, SEGMENT, TIMED
+from dual_log._report import COMMAND, say
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -30,19 +31,13 @@ GZIP_MAGIC = b"\x1f\x8b"
 # zlib's window bits for "gzip header and trailer" (16) + the largest window (15).
 GZIP_WBITS = 31
 
-ROTATED = re.compile(r"^(?P<base>.+?)\.(?P<n>\d+)(?P<gz>\.gz)?$")
-# concurrent-log-handler's timed rotation suffixes (%Y-%m-%d, optionally _%H, -%M, -%S).
-TIMED = re.compile(
-    r"^(?P<base>.+?)\.(?P<stamp>\d{4}-\d\d-\d\d(?:_\d\d(?:-\d\d){0,2})?)(?P<gz>\.gz)?$"
-)
-SEGMENT = re.compile(r"^(?P<base>.+?)\.rotate\.(?P<tag>.+?)(?P<gz>\.gz)?$")
 # Folders a volume root holds that are never logs.
 SKIPPED_FOLDERS = ("lost+found",)
 
 
 def warn(message: str) -> None:
-    """One line on stderr, prefixed with the program's name."""
-    print(f"dual-log: {message}", file=sys.stderr, flush=True)
+    """Say ``message`` on stderr as the ``dual-log`` command."""
+    say(message, by=COMMAND)
 
 
 @dataclasses.dataclass

@@ -22,9 +22,9 @@ import signal
 import time
 from typing import IO, TYPE_CHECKING, Any
 
+from dual_log._facts import ROTATED, SEGMENT, TIMED, lock_path
 from dual_log._read import discover as _read
 from dual_log._read.scan import Counts, Scanner
-from dual_log._write import logfile as _logfile
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -47,7 +47,7 @@ def live_file(path: str) -> str | None:
         for name in os.listdir(path)
         if name[:1] != "."
         and os.path.isfile(os.path.join(path, name))
-        and not (_read.ROTATED.match(name) or _read.TIMED.match(name) or _read.SEGMENT.match(name))
+        and not (ROTATED.match(name) or TIMED.match(name) or SEGMENT.match(name))
     )
     if len(names) == 1 or "app.log" in names:
         return os.path.join(path, names[0] if len(names) == 1 else "app.log")
@@ -234,7 +234,7 @@ def _rotations_held(path: str) -> Iterator[None]:
     writer made one), the files are listed as they are and ``_switch`` checks the result.
     """
     try:
-        fd = os.open(_logfile.lock_path(path), os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(lock_path(path), os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         yield
         return

@@ -22,20 +22,19 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from dual_log._facts import LEVELS, TIME_LENGTH, level_number, utc_text_of
 from dual_log._options import parse_level
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-# The start of every line JsonFormatter writes (see _formatting.JsonFormatter.add_fields).
+# The start of every line JsonFormatter writes: its time, then its level.
 PREFIX = b'{"time": "'
-TIME_END = len(PREFIX) + len("2024-05-01T12:00:00.123+00:00")
+TIME_END = len(PREFIX) + TIME_LENGTH
 LEVEL_KEY = b'", "level": "'
 LEVEL_START = TIME_END + len(LEVEL_KEY)
-LEVELS = {
-    b"NOTSET": 0, b"DEBUG": 10, b"INFO": 20, b"WARNING": 30, b"WARN": 30,
-    b"ERROR": 40, b"CRITICAL": 50, b"FATAL": 50,
-}  # fmt: skip
+# Looked up by the bytes of a line, before anything is decoded.
+_LEVEL_BYTES = {name.encode(): number for name, number in LEVELS.items()}
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*$", re.IGNORECASE)
 _SPAN_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -44,18 +43,13 @@ Entry = tuple[bytes, bytes, "dict[str, Any] | None"]
 
 def time_text(moment: datetime) -> bytes:
     """``moment`` in the form dual_log writes, as bytes (naive means UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
-    return (
-        moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+00:00"
-    ).encode()
+    return utc_text_of(moment).encode()
 
 
 def parse_time(value: object) -> bytes | None:
     """A record's ``time`` value (ISO text or epoch seconds) in dual_log's form, or None."""
     if isinstance(value, str):
-        if len(value) == 29 and value.endswith("+00:00") and value[10] == "T":
+        if len(value) == TIME_LENGTH and value.endswith("+00:00") and value[10] == "T":
             return value.encode()
         text = value.strip()
         if text.endswith(("Z", "z")):
@@ -104,18 +98,6 @@ def loads(line: bytes) -> dict[str, Any] | None:
     except ValueError:  # also UnicodeDecodeError: dual_log writes UTF-8 only
         return None
     return value if isinstance(value, dict) else None
-
-
-def _level_number(name: object) -> int | None:
-    if isinstance(name, str):
-        number = LEVELS.get(name.upper().encode())
-        if number is not None:
-            return number
-        if name.startswith("Level ") and name[6:].isdigit():  # logging's unnamed levels
-            return int(name[6:])
-    if isinstance(name, int) and not isinstance(name, bool):
-        return name
-    return None
 
 
 @dataclasses.dataclass
@@ -239,7 +221,7 @@ class Scanner:
                 and line[-1:] == b"}"
             ):
                 moment = line[10:TIME_END]
-                level = LEVELS.get(line[LEVEL_START : line.find(b'"', LEVEL_START)], -1)
+                level = _LEVEL_BYTES.get(line[LEVEL_START : line.find(b'"', LEVEL_START)], -1)
             else:
                 record = loads(line)
                 if record is None:
@@ -251,7 +233,7 @@ class Scanner:
                         yield last, line, None
                     continue
                 moment = parse_time(record.get("time")) or last
-                found = _level_number(record.get("level"))
+                found = level_number(record.get("level"))
                 level = -1 if found is None else found
             last = moment
             if (since and moment < since) or (until and moment > until):
@@ -267,7 +249,7 @@ class Scanner:
                         yield moment, line, None
                     continue
                 if level < 0:
-                    found = _level_number(record.get("level"))
+                    found = level_number(record.get("level"))
                     if minimum and found is not None and found < minimum:
                         continue
             if judged and not filters.keeps_record(record):

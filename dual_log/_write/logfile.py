@@ -41,6 +41,15 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from dual_log._facts import (
+    GZ,
+    STRANDED_AFTER,
+    is_segment_of,
+    lock_path,
+    rotated_path,
+    rotation_number,
+)
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -53,8 +62,6 @@ _COPY_CHUNK = 1 << 20
 _PERIODS = {"S": 1, "M": 60, "H": 3600, "D": 86400, "MIDNIGHT": 86400}
 _DAY = 86400
 _EPOCH_WEEKDAY = 3
-# Seconds after which an "app.log.rotate.<n>" segment is taken as left by a dead rotation.
-STRANDED_AFTER = 60.0
 
 
 class LowSpace(OSError):
@@ -86,13 +93,6 @@ class Busy(OSError):
 
     def __init__(self, path: str) -> None:
         super().__init__(errno.EWOULDBLOCK, "its lock did not come free in time", path)
-
-
-def lock_path(path: str) -> str:
-    """The lock file of the log file ``path``: ``.__app.lock`` for ``app.log``."""
-    folder, name = os.path.split(path)
-    stem = name[:-4] if name.endswith(".log") else name
-    return os.path.join(folder, f".__{stem}.lock")
 
 
 def period_start(when: str, now: float) -> float:
@@ -296,7 +296,7 @@ class LogFile:
         cutoff = time.time() - STRANDED_AFTER
         found = []
         for name in self._listdir():
-            if name.startswith(self.name + ".rotate."):
+            if is_segment_of(name, self.name):
                 with contextlib.suppress(OSError):
                     if os.stat(os.path.join(self.folder, name)).st_ctime < cutoff:
                         found.append(os.path.join(self.folder, name))
@@ -526,7 +526,7 @@ class LogFile:
         if volume is None or volume[0] - group >= volume[1]:
             return count, group
         free, keep = volume
-        for path in reversed(self._rotated()):  # the oldest first
+        for _, path in reversed(self._rotated()):  # the oldest first
             with contextlib.suppress(OSError):
                 free += os.stat(path).st_size
                 os.remove(path)
@@ -597,7 +597,7 @@ class LogFile:
             return 0
         try:
             self._shift()
-            os.rename(self.path, self._numbered(1, ""))
+            os.rename(self.path, rotated_path(self.path, 1))
         except OSError as exc:
             # The file cannot be renamed (a folder that refuses it): it goes on growing.
             if not self._rotation_failing and self._on_rotation_failed is not None:
@@ -610,12 +610,9 @@ class LogFile:
         self.rotations += 1
         self._follow_path()
         if self.compress:
-            self._gzip(self._numbered(1, ""))
+            self._gzip(rotated_path(self.path, 1))
         self._prune()
         return 0
-
-    def _numbered(self, number: int, suffix: str) -> str:
-        return f"{self.path}.{number}{suffix}"
 
     def _shift(self) -> None:
         """``app.log.N`` becomes ``.N+1``, oldest first; one at ``keep`` or past it goes.
@@ -623,19 +620,16 @@ class LogFile:
         One listing of the folder, not a look-up per possible number: ``keep`` may be
         in the thousands.
         """
-        prefix = self.path + "."
-        for path in reversed(self._rotated()):
-            rest = path[len(prefix) :]
-            suffix = ".gz" if rest.endswith(".gz") else ""
-            number = int(rest.removesuffix(".gz"))
+        for number, path in reversed(self._rotated()):
+            gz = path.endswith(GZ)
             if number >= self.keep:
                 with contextlib.suppress(FileNotFoundError):  # another process pruned it
                     os.remove(path)
                 continue
-            other = "" if suffix else ".gz"  # never leave both app.log.3 and app.log.3.gz
+            # Never leave both app.log.3 and app.log.3.gz.
             with contextlib.suppress(FileNotFoundError):
-                os.remove(self._numbered(number + 1, other))
-            os.rename(path, self._numbered(number + 1, suffix))
+                os.remove(rotated_path(self.path, number + 1, gz=not gz))
+            os.rename(path, rotated_path(self.path, number + 1, gz=gz))
 
     def _gzip(self, source: str) -> None:
         target = source + ".gz"
@@ -656,24 +650,19 @@ class LogFile:
             with contextlib.suppress(OSError):
                 os.remove(partial)
 
-    def _rotated(self) -> list[str]:
-        """Rotated files, newest first: ``app.log.1(.gz)``, ``app.log.2(.gz)``, ..."""
+    def _rotated(self) -> list[tuple[int, str]]:
+        """Rotated files with their numbers, newest first: ``app.log.1(.gz)``, ..."""
         numbered: list[tuple[int, str]] = []
-        prefix = self.name + "."
         for name in self._listdir():
-            if not name.startswith(prefix):
-                continue
-            number = name[len(prefix) :].removesuffix(".gz")
-            if number.isascii() and number.isdigit():  # not "²", which int() refuses
-                numbered.append((int(number), os.path.join(self.folder, name)))
-        return [path for _, path in sorted(numbered)]
+            number = rotation_number(name, self.name)
+            if number is not None:
+                numbered.append((number, os.path.join(self.folder, name)))
+        return sorted(numbered)
 
     def _prune(self) -> None:
         """Delete rotated files beyond ``keep`` (after a smaller ``keep``) or too old."""
         cutoff = None if self.max_age_days is None else time.time() - self.max_age_days * _DAY
-        prefix = self.path + "."
-        for path in self._rotated():
-            number = int(path[len(prefix) :].removesuffix(".gz"))
+        for number, path in self._rotated():
             with contextlib.suppress(OSError):  # another process may delete it first
                 if number > self.keep or (cutoff is not None and os.stat(path).st_mtime < cutoff):
                     os.remove(path)

@@ -18,8 +18,9 @@ import stat
 import time
 from typing import Any
 
+from dual_log._facts import SEGMENT_MARK, STRANDED_AFTER, lock_path
 from dual_log._options import Settings
-from dual_log._write.logfile import STRANDED_AFTER, lock_path
+from dual_log._report import size_text
 
 MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
@@ -31,14 +32,6 @@ class Check:
     name: str
     verdict: str  # "ok", "warn" or "fail"
     detail: str
-
-
-def _size(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count:.1f} TiB"  # pragma: no cover  # the loop returns at GiB
 
 
 def _mount_point(folder: str) -> str:
@@ -178,23 +171,23 @@ def checks(settings: Settings, stale_after: float = STRANDED_AFTER) -> list[Chec
             Check(
                 "free space",
                 "warn",
-                f"{_size(free)} free; max_bytes=0 sets no size limit, so the file grows "
+                f"{size_text(free)} free; max_bytes=0 sets no size limit, so the file grows "
                 "until the volume is full",
             )
         )
     else:
         need = settings.max_bytes * (settings.keep + 1)
         detail = (
-            f"{_size(free)} free + {_size(used)} used by the log; it needs up to "
-            f"{_size(need)} (max_bytes x (keep + 1))"
+            f"{size_text(free)} free + {size_text(used)} used by the log; it needs up to "
+            f"{size_text(need)} (max_bytes x (keep + 1))"
         )
         if min_free:
-            detail += f" + {_size(keep_free)} kept free (min_free={min_free})"
+            detail += f" + {size_text(keep_free)} kept free (min_free={min_free})"
         found.append(
             Check("free space", "ok" if free + used >= need + keep_free else "warn", detail)
         )
 
-    segments = [f for f in files if ".rotate." in os.path.basename(f)]
+    segments = [f for f in files if SEGMENT_MARK in os.path.basename(f)]
     stale = [f for f in segments if os.stat(f).st_ctime <= time.time() - stale_after]
     if stale:
         found.append(
