@@ -1,4 +1,4 @@
-"""``dual-log tail [-f]``: the last records of the live file, then every new one, like ``tail -F``.
+"""Following a live log file by name, like ``tail -F``, across its rotations (``dual-log tail``).
 
 The file is followed by name. A rotation renames the live file away and the next write
 creates a new one under the same name (a new inode). Writers check, under the rotation
@@ -14,23 +14,18 @@ and the newer ones are read whole, oldest first, before the new live file.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import fcntl
 import os
-import signal
 import time
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from dual_log._facts import ROTATED, SEGMENT, TIMED, lock_path
-from dual_log._read import discover as _read
-from dual_log._read.scan import Counts, Scanner
+from dual_log._read.discover import CHUNK, chunks, split_lines, warn
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from dual_log._read.scan import Filters
-    from dual_log._read.show import Printer
 
 # How many times a rotation is looked at again when the files are seen half-renamed.
 RETRIES = 50
@@ -51,7 +46,7 @@ def live_file(path: str) -> str | None:
     )
     if len(names) == 1 or "app.log" in names:
         return os.path.join(path, names[0] if len(names) == 1 else "app.log")
-    _read.warn(
+    warn(
         f"{path}: name the live file to follow: "
         + (", ".join(names) if names else "there is none in this folder")
     )
@@ -109,7 +104,7 @@ class Follower:
         assert self._fd is not None
         parts = [self._rest]
         # At most a few chunks at a time, so a large file is never held whole.
-        while len(parts) <= 8 and (data := os.read(self._fd, _read.CHUNK)):
+        while len(parts) <= 8 and (data := os.read(self._fd, CHUNK)):
             parts.append(data)
             self._size += len(data)
         if len(parts) == 1:
@@ -137,7 +132,7 @@ class Follower:
             return None
         if (info.st_dev, info.st_ino) == self._ino:
             if info.st_size < self._size:  # emptied in place (copytruncate): start again
-                _read.warn(f"{self.path}: file truncated; reading it from its start")
+                warn(f"{self.path}: file truncated; reading it from its start")
                 assert self._fd is not None
                 os.lseek(self._fd, 0, os.SEEK_SET)
                 self._rest, self._size = b"", 0
@@ -181,7 +176,7 @@ class Follower:
             time.sleep(self.interval / 5)
         if not self._lost_warned and head is not None:
             self._lost_warned = True
-            _read.warn(
+            warn(
                 f"{self.path}: the file followed was not found among the rotated files: "
                 "records written by rotations in between may be missing here (they are "
                 "in the rotated files; dual-log cat reads them)"
@@ -255,7 +250,7 @@ def _rotations_held(path: str) -> Iterator[None]:
 
 def _head_of(stream: IO[bytes]) -> bytes | None:
     found = None
-    for line in _read.split_lines(_read.chunks(stream, stream.name)):
+    for line in split_lines(chunks(stream, stream.name)):
         found = line
         break
     stream.seek(0)
@@ -266,51 +261,5 @@ def _lines_of(streams: Iterable[IO[bytes]]) -> list[bytes]:
     lines: list[bytes] = []
     for stream in streams:
         with stream:
-            lines.extend(_read.split_lines(_read.chunks(stream, stream.name)))
+            lines.extend(split_lines(chunks(stream, stream.name)))
     return lines
-
-
-def run(
-    path: str, filters: Filters, printer: Printer, *, follow: bool, lines: int, interval: float
-) -> int:
-    """Print the last ``lines`` records of ``path``; with ``follow`` every new one until stopped."""
-    target = live_file(path)
-    if target is None:
-        return 1
-    follower = Follower(target, interval)
-    counts = Counts()
-    scanner = Scanner(filters, counts)
-
-    def stop(signum: int, frame: Any) -> None:
-        follower.stopped = True
-
-    if follow:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, stop)
-    if not follower.open():
-        if not follow:
-            _read.warn(f"cannot read {target}: no such file")
-            return 1
-        _read.warn(f"{target} is not there yet; waiting for it")
-        while not follower.stopped and not follower.open():
-            time.sleep(interval)
-    if follower.stopped:
-        return 0
-    last = collections.deque(scanner.scan(follower.drain()), maxlen=lines)
-    for entry in last:
-        printer.write(entry)
-    printer.out.flush()
-    while follow and not follower.stopped:
-        before = follower.size
-        for entry in scanner.scan(follower.drain()):
-            printer.write(entry)
-        if follower.size == before:
-            rotated = follower.changed()
-            if rotated is None:
-                time.sleep(interval)
-                continue
-            for entry in scanner.scan(rotated):
-                printer.write(entry)
-        printer.out.flush()
-    follower.close()
-    return 0

@@ -16,11 +16,15 @@ import os
 import shutil
 import stat
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dual_log._facts import SEGMENT_MARK, STRANDED_AFTER, lock_path
 from dual_log._options import Settings
 from dual_log._report import size_text
+from dual_log.cli._common import usage_error
+
+if TYPE_CHECKING:
+    import argparse
 
 MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
@@ -229,7 +233,50 @@ def checks(settings: Settings, stale_after: float = STRANDED_AFTER) -> list[Chec
     return found
 
 
-def run(options: dict[str, Any], *, stale_after: float = STRANDED_AFTER) -> int:
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """The ``doctor`` subcommand and its options."""
+    parser = commands.add_parser(
+        "doctor",
+        help="check the log folder: there, a volume, writable, big enough",
+        description="Resolve the options as setup() does (options given here > DUAL_LOG_* "
+        "variables > defaults) and check the log folder. One line per check, then a verdict; "
+        "exit status 1 when a check failed.",
+    )
+    parser.add_argument("--path", help="the log file (default: DUAL_LOG_PATH, else /logs/app.log)")
+    parser.add_argument("--max-bytes", help="as setup(max_bytes=...)")
+    parser.add_argument("--keep", help="as setup(keep=...)")
+    parser.add_argument(
+        "--stale-after",
+        type=float,
+        default=STRANDED_AFTER,
+        metavar="SECONDS",
+        help="a rotation segment older than this was left by an interrupted rotation (60)",
+    )
+    parser.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other setup() option, e.g. -o compress=true",
+    )
+    return parser
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run ``dual-log doctor`` with parsed ``args``; its exit status."""
+    options: dict[str, Any] = {"path": args.path, "max_bytes": args.max_bytes, "keep": args.keep}
+    for item in args.option:
+        name, sep, value = item.partition("=")
+        if not sep:
+            usage_error(parser, f"-o {item!r}: give NAME=VALUE, e.g. -o compress=true")
+        options[name.strip()] = value
+    return report(options, stale_after=args.stale_after)
+
+
+def report(options: dict[str, Any], *, stale_after: float = STRANDED_AFTER) -> int:
     """Resolve ``options`` as setup() does, print every check and a verdict; 0 or 1."""
     try:
         settings = Settings.resolve(**options)
