@@ -13,6 +13,7 @@ module never imports.
 from __future__ import annotations
 
 from dual_log._config import logging_config
+from dual_log._context import bind, context, unbind
 from dual_log._format.formatters import JsonFormatter, TextFormatter
 from dual_log._format.redact import MASK, SENSITIVE_KEYS, Redactor
 from dual_log._options import OPTIONS, Options, Settings
@@ -36,9 +37,12 @@ __all__ = [
     "StdoutHandler",
     "TextFormatter",
     "__version__",
+    "bind",
+    "context",
     "flush_all",
     "install_signal_handlers",
     "logging_config",
     "setup",
     "stats",
+    "unbind",
 ]

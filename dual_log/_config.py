@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dual_log._facts import level_name
-from dual_log._options import FILE, FORMATTER, JSON, OPTIONS, Settings, Space, explicit
+from dual_log._options import FILE, FORMATTER, JSON, OPTIONS, TEXT, Settings, Space, explicit
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -112,7 +112,7 @@ def formatter_arguments(
     settings: Settings, kind: str, given: Collection[str] | None = None
 ) -> dict[str, Any]:
     """Keyword arguments of the ``"text"`` or ``"json"`` formatter (all, or those in ``given``)."""
-    return _arguments(settings, (FORMATTER, JSON) if kind == "json" else (FORMATTER,), given)
+    return _arguments(settings, (FORMATTER, JSON) if kind == "json" else (FORMATTER, TEXT), given)
 
 
 def _arguments(

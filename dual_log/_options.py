@@ -304,6 +304,7 @@ def _split(text: str) -> list[str]:
 FILE = "file"  # an argument of dual_log.FileHandler
 FORMATTER = "formatter"  # an argument of both formatters
 JSON = "json"  # an argument of dual_log.JsonFormatter only
+TEXT = "text"  # an argument of dual_log.TextFormatter only
 
 
 @dataclasses.dataclass(frozen=True)
@@ -379,6 +380,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("platform_fields", "DUAL_LOG_PLATFORM_FIELDS", True, parse_bool,
            "add fly_app, fly_region, fly_machine and host to JSON records when FLY_* is set",
            JSON),
+    Option("text_extras", "DUAL_LOG_TEXT_EXTRAS", True, parse_bool,
+           "end each text line with the record's extra fields and bound context as key=value",
+           TEXT, "extras"),
     Option("source_fields", "DUAL_LOG_SOURCE_FIELDS", False, parse_bool,
            "add lineno, funcName, module, threadName and processName to JSON records", JSON),
     Option("redact", "DUAL_LOG_REDACT", False, parse_bool,
@@ -430,6 +434,7 @@ class Options(TypedDict, total=False):
     stdout: bool | None
     static_fields: Mapping[str, object] | str | None
     platform_fields: bool | None
+    text_extras: bool | None
     source_fields: bool | None
     redact: bool | None
     redact_keys: Sequence[str] | str | None
@@ -464,6 +469,7 @@ class Settings:
     stdout: bool
     static_fields: dict[str, Any]
     platform_fields: bool
+    text_extras: bool
     source_fields: bool
     redact: bool
     redact_keys: tuple[str, ...]

@@ -74,6 +74,13 @@ def message(line: str) -> str:
     return line.split(" ", 3)[3]
 
 
+def with_fields(line: str) -> tuple[str, str]:
+    """A text line's message and the ``key=value`` fields after it (the message is one
+    word in the tests that use this)."""
+    text, _, fields = message(line).partition(" ")
+    return text, fields
+
+
 def test_invalid_utf8_and_lone_surrogates(sinks: Sinks) -> None:
     """Undecodable bytes (surrogateescape) and lone surrogates are escaped, never an error."""
     undecodable = b"caf\xe9 \xff".decode("utf-8", "surrogateescape")
@@ -214,7 +221,11 @@ def test_unserializable_and_huge_extra_values(sinks: Sinks) -> None:
             extra={"opaque": Opaque(), "raw": b"\x00\xff", "blob": blob, "nums": {1, 2}},
         )
     )
-    assert [message(line) for line in lines] == ["extras"]
+    ((text, fields),) = [with_fields(line) for line in lines]
+    assert text == "extras"
+    assert fields.startswith("opaque=opaque! raw=\"b'\\\\x00\\\\xff'\" blob=yyy")
+    assert fields.endswith(' nums="{1, 2}"')
+    assert len(fields) > len(blob)
     (record,) = records
     assert record["opaque"] == "opaque!"
     assert record["raw"] == "AP8="  # python-json-logger writes bytes as base64
@@ -228,7 +239,9 @@ def test_circular_extra(sinks: Sinks) -> None:
     loop: dict[str, Any] = {"name": "loop"}
     loop["self"] = loop
     lines, records = sinks.run(lambda log: log.info("circular", extra={"loop": loop}))
-    assert [message(line) for line in lines] == ["circular"]
+    assert [with_fields(line) for line in lines] == [
+        ("circular", "loop=\"{'name': 'loop', 'self': {...}}\"")
+    ]
     (record,) = records
     assert record["message"] == "circular"
     assert record["loop"] == "{'name': 'loop', 'self': {...}}"
@@ -257,10 +270,13 @@ def test_extras_named_like_the_records_own_fields(sinks: Sinks) -> None:
         "extra.level": "forged", "extra.time": "then", "extra.logger": "other", "extra.pid": -1,
     }  # fmt: skip
     assert records[1]["user"] == "ann"
-    assert records[1]["extra.level"] == "forged"
-    assert records[1]["extra.extra.level"] == "x"  # never overwritten either
+    # The caller's own "extra.level" stays; the clashing "level" takes the next free name.
+    assert records[1]["extra.level"] == "x"
+    assert records[1]["extra.extra.level"] == "forged"
     assert (records[2]["extra.level"], records[2]["event"]) == ("forged", "payload")
-    assert len(lines) == 3
+    # On stdout the level is the record's own too; the caller's fields follow it.
+    assert [line.split(" ")[1] for line in lines] == ["ERROR"] * 3
+    assert with_fields(lines[0])[1] == "level=forged time=then logger=other pid=-1"
 
 
 class _Key:
@@ -347,6 +363,7 @@ BAD_VALUES = {
     "static_fields": "no-equals-sign",
     "platform_fields": "fly",
     "source_fields": "lines",
+    "text_extras": "sometimes",
     "redact": "passwords",
     "redact_keys": "pin code",
     "redact_patterns": "(unclosed",

@@ -172,7 +172,13 @@ def test_redaction_masks_sensitive_values_in_both_sinks(
             k: record[k] for k in ("message", "api_token", "request", "items")
         }
     else:
-        assert stdout.rstrip("\n").endswith(" login bob with [REDACTED]")
+        line = stdout.rstrip("\n")
+        assert " login bob with [REDACTED] " in line
+        # The extras on the text line are masked as they are in the file.
+        assert line.endswith(
+            " user_id=7 api_token=[REDACTED] "
+            "items=\"[{'client_secret': '[REDACTED]'}, {'name': 'ok'}]\""
+        )
     # Nothing of the caller's was changed: its dicts, and the record other handlers get.
     assert args == args_before
     assert extra == extra_before

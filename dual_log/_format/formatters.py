@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
 from json.encoder import encode_basestring as _quote
@@ -20,12 +21,12 @@ from pythonjsonlogger.json import JsonEncoder as PythonJsonLoggerEncoder
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
 from dual_log import _options as _settings
+from dual_log._context import current
 from dual_log._facts import utc_text
 from dual_log._format import records as _records
 from dual_log._format.redact import MASK, SENSITIVE_KEYS, Redactor
 
 if TYPE_CHECKING:
-    import re
     from collections.abc import Callable, Iterable
 
 # The prefix of an extra whose name is taken by one of the record's own fields (README:
@@ -59,9 +60,13 @@ class TextFormatter(logging.Formatter):
             redaction on). Default ``DUAL_LOG_REDACT_KEYS``, else none.
         redact_patterns: regular expressions whose matches (or groups) are masked in text
             (turns redaction on). Default ``DUAL_LOG_REDACT_PATTERNS``, else none.
+        extras: end each line with the record's ``extra`` fields, and the fields bound with
+            ``dual_log.bind``/``dual_log.context``, as logfmt ``key=value`` pairs (those
+            ``fmt`` names already, and what servers attach for their own use, such as
+            Django's ``request``, are left out). Default ``DUAL_LOG_TEXT_EXTRAS``, else True.
 
     Raises:
-        ValueError: a bad ``redact*`` value, naming the option.
+        ValueError: a bad ``redact*`` or ``extras`` value, naming the option.
     """
 
     def __init__(
@@ -73,6 +78,7 @@ class TextFormatter(logging.Formatter):
         *,
         defaults: Mapping[str, Any] | None = None,
         escape: bool = True,
+        extras: bool | str | None = None,
         redact: bool | Iterable[str] | None = None,
         redact_keys: Iterable[str] | str | None = None,
         redact_patterns: Iterable[str | re.Pattern[str]] | str | None = None,
@@ -85,7 +91,10 @@ class TextFormatter(logging.Formatter):
             defaults=defaults,
         )
         self.escape = escape
+        self.extras: bool = _settings.resolve({"text_extras": extras})["text_extras"]
         self.redactor = _redactor(redact, redact_keys, redact_patterns)
+        # Fields the format string shows already: not repeated as key=value.
+        self._named = frozenset(_FIELD_NAMES[style].findall(self._fmt or ""))
         # The default line of a plain record, built without copying it (see format()).
         self._fast = (
             fmt is None and datefmt is None and escape and not defaults and self.redactor is None
@@ -108,7 +117,14 @@ class TextFormatter(logging.Formatter):
             message = _records.message_of(record)
             if not message.isprintable():
                 message = _records.escape_text(message)
-            return f"{utc_text(record.created)} {record.levelname} {record.name} {message}"
+            line = f"{utc_text(record.created)} {record.levelname} {record.name} {message}"
+            if self.extras:
+                bound = current()
+                if bound or len(record.__dict__) != _PLAIN_SIZE:
+                    tail = _records.text_fields(record.__dict__, bound)
+                    if tail:
+                        line = f"{line} {tail}"
+            return line
         try:
             copy = _records.view(record, self.redactor)
         except Exception as exc:  # a user LogRecord class whose copy fails
@@ -132,6 +148,16 @@ class TextFormatter(logging.Formatter):
             if self.usesTime():
                 copy.asctime = self.formatTime(copy, self.datefmt)
             line = self.formatMessage(copy)
+            if self.extras:
+                named = self._named
+                fields = copy.__dict__
+                # The bound fields are among the copy's extras already (see _records.view).
+                tail = _records.text_fields(
+                    {k: v for k, v in fields.items() if k not in named} if named else fields,
+                    {},
+                )
+                if tail:
+                    line = f"{line} {tail}"
             if copy.exc_text:
                 line = (line if line[-1:] == "\n" else line + "\n") + copy.exc_text
             if copy.stack_info:
@@ -251,7 +277,7 @@ class JsonFormatter(_BaseJsonFormatter):
         """Format a copy of ``record`` as one JSON line; never raises, never changes ``record``."""
         if self._fast and type(self) is JsonFormatter and _plain_text(record):
             line = None
-            if len(record.__dict__) == _PLAIN_SIZE and not self.source_fields:
+            if len(record.__dict__) == _PLAIN_SIZE and not self.source_fields and not current():
                 line = self._line_of_plain(record)
             if line is None:
                 line = self._format_plain(record)
@@ -295,8 +321,8 @@ class JsonFormatter(_BaseJsonFormatter):
         for key in clashes:
             value = fields.pop(key)
             name = key if key.__class__ is str else str(key)
-            if self._get_rename(name) in own or name in skip:
-                name = EXTRA_PREFIX + name
+            while self._get_rename(name) in own or name in skip or name in fields:
+                name = EXTRA_PREFIX + name  # never over another field, whatever its name
             fields[name] = value
         if isinstance(copy.msg, dict) and any(
             key.__class__ is not str or self._get_rename(key) in own for key in copy.msg
@@ -328,11 +354,16 @@ class JsonFormatter(_BaseJsonFormatter):
             skip = self._skip_fields
             for key, value in fields.items():
                 if key not in skip:
-                    if key.__class__ is not str or key in _TIDIED:
-                        return None  # the full path names it, or tidies it
-                    if key[:1] == "_":
-                        continue
-                    data[EXTRA_PREFIX + key if key in data else key] = value
+                    if key.__class__ is not str or key in _TIDIED or key in data:
+                        return None  # the full path names it, tidies it or prefixes it
+                    if key[:1] != "_":
+                        data[key] = value
+        bound = current()
+        for key, value in bound.items():  # after the extras, as on the full path
+            if key not in fields:
+                if key in data or key in _TIDIED:
+                    return None
+                data[key] = value
         if self.source_fields:
             data.update(_source_fields(record))
         try:
@@ -407,6 +438,12 @@ class JsonFormatter(_BaseJsonFormatter):
         return str(cached[1].encode(log_data))
 
 
+# The fields a format string names, by style.
+_FIELD_NAMES = {
+    "%": re.compile(r"%\((\w+)\)"),
+    "{": re.compile(r"\{(\w+)"),
+    "$": re.compile(r"\$\{?(\w+)"),
+}
 # A record as Logger.makeRecord builds it has this many attributes; more means extras
 # (or what another handler's formatter cached on it).
 _PLAIN_SIZE = len(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)

@@ -13,13 +13,16 @@ or is left out.
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import traceback
 from typing import TYPE_CHECKING, Any
 
+from dual_log._context import current
+
 if TYPE_CHECKING:
-    import logging
+    from collections.abc import Mapping
 
     from dual_log._format.redact import Redactor
 
@@ -37,6 +40,19 @@ _ANSI = re.compile(
 # Extras that servers attach for their own console formatters: uvicorn's coloured copy of
 # the message.
 CONSOLE_EXTRAS = ("color_message",)
+# Attributes every LogRecord has (and what Formatter.format sets): the others are extras.
+STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+}
+# Extras frameworks attach for their own use, not the application's, which the message
+# says already: not on a text line (the JSON file keeps them, tidied). By any logger, and
+# by the loggers named (a name and its children).
+FRAMEWORK_EXTRAS = frozenset(("request", "server_time", "color_message"))
+LOGGER_EXTRAS = {"django.db.backends": frozenset(("sql", "params", "alias", "duration"))}
+# A logfmt value written as it is: printable, without space, quote, "=" or backslash.
+_BARE = re.compile(r'^[^\s"=\\]+$')
+_KEY_UNSAFE = re.compile(r"[^\w.-]")
 # LogRecord has no __new__ of its own: a copy is made without running __init__.
 _new = object.__new__
 
@@ -138,6 +154,53 @@ def message_of(record: logging.LogRecord) -> str:
     return message
 
 
+def text_fields(fields: dict[Any, Any], bound: Mapping[str, Any]) -> str:
+    """A record's extras, then the fields bound to it that no extra overrides, as logfmt
+    ``key=value`` pairs for the end of a text line (framework extras left out).
+
+    Values are written as text (``None`` as ``null``, booleans as ``true``/``false``);
+    one with a space, a quote, ``=`` or a backslash is quoted, and anything that could
+    break the line is escaped.
+    """
+    skip = FRAMEWORK_EXTRAS
+    logger = fields.get("name")
+    if isinstance(logger, str) and logger.startswith("django.db.backends"):
+        skip = skip | LOGGER_EXTRAS["django.db.backends"]
+    pairs = [
+        _pair(key, value)
+        for key, value in fields.items()
+        if key not in STANDARD and key not in skip and str(key)[:1] != "_"
+    ]
+    pairs += [_pair(key, value) for key, value in bound.items() if key not in fields]
+    return " ".join(pairs)
+
+
+def _pair(key: object, value: object) -> str:
+    name = key if key.__class__ is str else safe_repr(key)
+    name = _KEY_UNSAFE.sub("_", escape_text(name)) or "_"
+    if value is None:
+        text = "null"
+    elif value is True or value is False:
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = safe_str(value)
+    if text.isprintable() and _BARE.match(text):
+        return f"{name}={text}"
+    quoted = escape_text(text.replace("\\", "\\\\").replace('"', '\\"'))
+    return f'{name}="{quoted}"'
+
+
+def safe_str(value: object) -> str:
+    """``str(value)``, else its safe ``repr``, else a placeholder: never raises."""
+    try:
+        text = str(value)
+    except Exception:  # a user __str__ is not ours to crash on
+        return safe_repr(value)
+    return text if isinstance(text, str) else safe_repr(value)
+
+
 def format_exception(exc_info: Any) -> str:
     """A traceback as text, or a placeholder when formatting it fails."""
     try:
@@ -178,6 +241,7 @@ def view(record: logging.LogRecord, redactor: Redactor | None = None) -> logging
     """A shallow copy of ``record`` with its message already rendered.
 
     The copy can be changed freely by a formatter; ``record`` itself is not touched.
+    The fields bound with ``dual_log.bind``/``context`` are among its extras.
     Its ``args`` are cleared so that rendering it again returns the same text. With a
     ``redactor``, sensitive values are masked before the message is rendered, and the
     secrets written in the rendered message, a cached traceback and the stack are masked
@@ -186,6 +250,10 @@ def view(record: logging.LogRecord, redactor: Redactor | None = None) -> logging
     copy = _new(type(record))
     # Assigning a copied dict is twice as fast as filling the copy's own dict.
     copy.__dict__ = fields = record.__dict__.copy()
+    bound = current()
+    if bound:  # the fields bound to the work going on; an extra of the same name wins
+        for key, value in bound.items():
+            fields.setdefault(key, value)
     if "request" in fields or "color_message" in fields:
         _tidy(fields)
     if redactor is not None:

@@ -35,7 +35,7 @@ APP = Path(__file__).with_name("app.py")
 # Generous: the machine is shared, and a hung process must fail the test, not the run.
 COMMAND_TIMEOUT = 60.0
 NOBODY = 65534
-_STDOUT_ID = re.compile(r" record (\S+)$")
+_STDOUT_ID = re.compile(r" record (\S+)(?: |$)")
 
 
 class AppFailed(AssertionError):

@@ -126,7 +126,7 @@ def test_a_signal_handler_that_logs_at_every_stage(
     assert alarms == list(range(alarms[0], alarms[-1] + 1))
     assert alarms[0] == 1 or stage == "set-up"
     assert alarms[-1] >= report["alarms"]
-    on_stdout = Counter(re.findall(r" ((?:record|alarm) \d+)$", stdout, re.MULTILINE))
+    on_stdout = Counter(re.findall(r" ((?:record|alarm) \d+) rid=", stdout))
     assert all(on_stdout[f"record {n}"] == 1 for n in range(RECORDS))
     assert all(on_stdout[f"alarm {n}"] == 1 for n in alarms)
     assert stderr.splitlines()[:-1] == []  # no fault line, traceback or "Logging error"
