@@ -16,7 +16,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from dual_log import _settings
-from dual_log._capture._lines import Filters, level_name
+from dual_log._capture._filters import Filters
+from dual_log._capture._levels import level_name
+from dual_log._capture._nats import parse_server
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -33,9 +35,8 @@ DEFAULT_RECONNECT_WAIT = 0.25
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_STOP_TIMEOUT = 10.0
 # The subscription's buffer inside this process: messages received but not yet handed
-# to the file sink. Bounded so a slow volume costs at most this much memory (about 64 MiB)
-# instead of the client's own defaults (512k messages, 128 MiB); past it the client
-# drops messages, and they are counted and reported.
+# to the file sink. Bounded so a stream faster than the capture costs at most this much
+# memory (about 64 MiB); past it messages are dropped, counted and reported.
 DEFAULT_PENDING_MESSAGES = 100_000
 DEFAULT_PENDING_BYTES = 64 * 1024 * 1024
 # The file options handed to dual_log.FileHandler as given (None: its own env/default).
@@ -73,6 +74,11 @@ class CaptureOptions:
     health_port: int | None = None
     health_host: str = "0.0.0.0"  # noqa: S104  # the platform's checks come from outside
     stop_timeout: float = DEFAULT_STOP_TIMEOUT
+
+    @property
+    def servers(self) -> list[tuple[str, int, str | None, str | None]]:
+        """Host, port, user and password of each server (see ``_nats.parse_server``)."""
+        return [parse_server(url) for url in self.server.split(",") if url.strip()]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -119,8 +125,8 @@ def parser() -> argparse.ArgumentParser:
         "--pending-messages",
         type=int,
         default=DEFAULT_PENDING_MESSAGES,
-        help="messages buffered in this process before the client drops (and we count) "
-        f"them ({DEFAULT_PENDING_MESSAGES})",
+        help="messages received but not yet written that this process holds; past it, "
+        f"messages are dropped and counted ({DEFAULT_PENDING_MESSAGES})",
     )
     conn.add_argument(
         "--pending-bytes",
@@ -205,23 +211,38 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
     file_options = {name: getattr(args, name) for name in FILE_OPTIONS}
     # Resolved here only to refuse a bad value before connecting; the sink resolves again.
     resolved = _settings.resolve({"path": path or None, **file_options}, env)
-    for name in ("stall_seconds", "reconnect_wait", "connect_timeout", "stop_timeout"):
+    for name in (
+        "stall_seconds",
+        "reconnect_wait",
+        "connect_timeout",
+        "stop_timeout",
+    ):
         value = getattr(args, name)
-        if not value >= 0 or (name != "stall_seconds" and value == 0):
+        off = name == "stall_seconds"  # 0: turned off
+        if not (value >= 0 if off else value > 0) or value == float("inf"):
             raise ValueError(
                 f"dual_log: invalid --{name.replace('_', '-')}={value!r}; allowed: "
-                + ("a number of seconds >= 0" if name == "stall_seconds" else "seconds > 0")
+                + ("a number of seconds >= 0 (0: off)" if off else "seconds > 0")
             )
     if args.pending_messages < 1:
         raise ValueError(
             f"dual_log: invalid --pending-messages={args.pending_messages!r}; allowed: >= 1"
         )
+    server = pick(args.server, "NATS_URL", DEFAULT_SERVER) or DEFAULT_SERVER
+    for url in server.split(","):
+        try:
+            parse_server(url)
+        except ValueError:
+            raise ValueError(
+                f"dual_log: invalid --server={url.strip()!r}; allowed: nats://host:port, "
+                "comma-separated (the platform's: nats://[fdaa::3]:4223)"
+            ) from None
     if args.health_port is not None and not 0 <= args.health_port <= 65535:
         raise ValueError(
             f"dual_log: invalid --health-port={args.health_port!r}; allowed: 0 to 65535"
         )
     return CaptureOptions(
-        server=pick(args.server, "NATS_URL", DEFAULT_SERVER) or DEFAULT_SERVER,
+        server=server,
         user=pick(args.org, "ORG"),
         password=pick(args.token, "ACCESS_TOKEN"),
         subject=pick(args.subject, "SUBJECT", DEFAULT_SUBJECT) or DEFAULT_SUBJECT,

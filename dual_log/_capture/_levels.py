@@ -1,0 +1,37 @@
+"""Level names and numbers as the capture writes and filters them.
+
+Every level the capture writes is a Python level name (``DEBUG`` to ``CRITICAL``) when
+the word it came with is one it knows: the platform's and syslog's words (``warn``,
+``err``, ``crit``), any case.
+"""
+
+from __future__ import annotations
+
+# The words apps and the platform write, and the Python level name each one is written as.
+WORDS = {
+    "trace": "DEBUG",
+    "debug": "DEBUG",
+    "info": "INFO",
+    "notice": "INFO",
+    "warn": "WARNING",
+    "warning": "WARNING",
+    "err": "ERROR",
+    "error": "ERROR",
+    "crit": "CRITICAL",
+    "critical": "CRITICAL",
+    "fatal": "CRITICAL",
+    "alert": "CRITICAL",
+    "emerg": "CRITICAL",
+}
+
+
+def level_name(word: str) -> str:
+    """The Python level name for a level word (``"warn"`` -> ``WARNING``); else upper case.
+
+    ``Level 5``, logging's own name for a level without one, stays as it is.
+    """
+    text = word.strip()
+    name = WORDS.get(text) or WORDS.get(text.lower())
+    if name is not None:
+        return name
+    return text if text.startswith("Level ") and text[6:].isdigit() else text.upper()
