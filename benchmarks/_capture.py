@@ -11,7 +11,10 @@ restart. The subscribers:
   (``appendFileSync``, no parsing);
 * ``node fields``: ``benchmarks/capture_node_fields.mjs``, the platform advice's fuller
   subscriber: it parses each body, skips builders, joins the fields into a text line and
-  writes it (``fs.write``), and fsyncs once a second.
+  writes it (``fs.write``), and fsyncs once a second;
+* ``nats-py, no-op`` and ``capture's client, no-op``: a subscriber that only counts the
+  messages, on nats-py and on the capture's own client (``dual_log/_capture/_nats.py``):
+  what the protocol alone costs (plain bursts only).
 
 Measured:
 
@@ -66,9 +69,62 @@ COMMAND = ".venv/bin/python -m benchmarks capture"
 # The goal: one capture at least this many times either Node subscriber's burst lines/s.
 TARGET = 1.1
 CAPTURE = "capture"
-KINDS = ("capture", "capture x2", "node raw", "node fields")
-# One capture and the Node subscribers: the runs other than the queue group's burst.
+# One capture and the Node subscribers: the runs other than the plain burst's.
 PEERS = ("capture", "node raw", "node fields")
+# Two clients that do nothing with a message but count it (one byte per message, written
+# every 10 ms, for the line count): how much of a line's time the protocol takes.
+NO_OP = {
+    "nats-py, no-op": """
+import asyncio, os, sys
+import nats
+
+async def main():
+    count = 0
+    async def on_message(msg):
+        nonlocal count
+        count += 1
+    client = await nats.connect(os.environ["NATS_URL"], user=os.environ["ORG"],
+                                password=os.environ["ACCESS_TOKEN"])
+    await client.subscribe("logs.>", cb=on_message, pending_msgs_limit=1_000_000,
+                           pending_bytes_limit=1 << 30)
+    await client.flush()
+    await count_into(sys.argv[1], lambda: count)
+""",
+    "capture's client, no-op": """
+import asyncio, os, sys
+from dual_log._capture import _nats
+
+async def main():
+    count = 0
+    def on_message(subject, body):
+        nonlocal count
+        count += 1
+    def make():
+        return _nats.Connection(on_message, lambda n: None, pending_messages=1_000_000,
+                                pending_bytes=1 << 30)
+    host, port, _, _ = _nats.parse_server(os.environ["NATS_URL"])
+    connection = await _nats.connect(host, port, 5.0, make)
+    await connection.start("logs.>", None, user=os.environ["ORG"],
+                           password=os.environ["ACCESS_TOKEN"], name="bench", version="0",
+                           timeout=5.0)
+    await count_into(sys.argv[1], lambda: count)
+""",
+}
+_COUNT_INTO = """
+async def count_into(path, counted):
+    print("subscribed", file=sys.stderr, flush=True)
+    written = 0
+    with open(path, "ab", buffering=0) as out:
+        while True:
+            await asyncio.sleep(0.01)
+            count = counted()
+            if count > written:
+                out.write(b"\\n" * (count - written))
+                written = count
+
+asyncio.run(main())
+"""
+KINDS = ("capture", "capture x2", "node raw", "node fields", *NO_OP)
 # Every message carries "r<n> GET" so that each line in any output can be told by its id.
 _ID = re.compile(rb"\br(\d+) GET ")
 
@@ -165,6 +221,8 @@ class Subscriber:
             path = workdir / f"{kind.replace(' ', '-')}-{tag}-{n}.log"
             if kind in NODE_SCRIPTS:
                 argv = ["node", str(NODE_DIR / NODE_SCRIPTS[kind]), str(path)]
+            elif kind in NO_OP:
+                argv = [sys.executable, "-c", NO_OP[kind] + _COUNT_INTO, str(path)]
             else:
                 argv = [sys.executable, "-m", "dual_log.capture", "--path", str(path)]
                 argv += ["--stall-seconds", "0", "--max-bytes", "0"]
