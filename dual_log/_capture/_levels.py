@@ -2,7 +2,7 @@
 
 Every level the capture writes is a Python level name (``DEBUG`` to ``CRITICAL``) when
 the word it came with is one it knows: the platform's and syslog's words (``warn``,
-``err``, ``crit``), any case.
+``err``, ``crit``), any case, and pino's and bunyan's numbers.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ WORDS = {
     "alert": "CRITICAL",
     "emerg": "CRITICAL",
 }
+# pino's and bunyan's numeric levels (Python's own numbers are not written as numbers by
+# any logger the capture reads, so a number in a JSON line is taken as theirs).
+NUMBERS = {10: "DEBUG", 20: "DEBUG", 30: "INFO", 40: "WARNING", 50: "ERROR", 60: "CRITICAL"}
 
 
 def level_name(word: str) -> str:

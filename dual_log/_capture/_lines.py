@@ -7,10 +7,21 @@ A message arrives on ``logs.<app>.<region>.<machine>`` with a JSON body such as:
      "host": "a1b2", "log": {"level": "info"}, "message": "...",
      "timestamp": "2026-11-24T09:30:41.854123456Z"}
 
-It becomes one JSON line: ``time``, ``level``, ``fly_app``, ``fly_region``,
-``fly_machine``, ``host``, ``provider``, ``message``, then every other field of the
-body, as it came. The names are the ones ``dual_log.setup()`` writes, ``time`` in its
+It becomes one JSON line: ``time``, ``level``, ``logger`` (when the app said one),
+``fly_app``, ``fly_region``, ``fly_machine``, ``host``, ``provider``, ``message``, then
+every other field. The names are the ones ``dual_log.setup()`` writes, ``time`` in its
 very shape, so the two kinds of file sort and merge together.
+
+Where each value comes from:
+
+* the app's own line (see ``_apps``), when it is in a shape known there: ``time``,
+  ``level``, ``logger``, ``message`` and its other fields;
+* the platform's body for the rest: ``time`` is the platform's timestamp when the app
+  gave none, ``level`` the platform's when the app gave none, and ``fly_app``,
+  ``fly_region``, ``fly_machine``, ``host`` and ``provider`` are always the platform's;
+* a clash: an app's field whose name is taken already is dropped when its value is the
+  same (dual_log's own ``fly_app``), else kept as ``app_<name>`` (``app_host``: the
+  machine's name, beside the platform's ``host``).
 
 A body that is not the platform's JSON is kept raw under ``raw``, with the time it was
 received and its subject. ``line_of(body, subject)`` is the whole of it.
@@ -28,6 +39,8 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
+from dual_log._capture._apps import READERS as _READERS
+from dual_log._capture._apps import app_record
 from dual_log._capture._levels import WORDS, level_name
 from dual_log._capture._times import normal_time, utc_time
 
@@ -40,6 +53,8 @@ if TYPE_CHECKING:
 # and message (what the filters read), and whether the body was the platform's JSON.
 Captured = tuple[bytes, str, str, str, str, bool]
 
+# The fields the platform's body gives, in the order they are written.
+PLATFORM_FIELDS = ("fly_app", "fly_region", "fly_machine", "host", "provider")
 # The platform's timestamp exactly as it writes it (nanoseconds and "Z"): its first 23
 # characters are dual_log's time but for the zone.
 _platform_time = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\d*Z").fullmatch
@@ -66,18 +81,22 @@ def line_of(body: bytes, subject: bytes, received: float | None = None) -> Captu
                 region = fly.region
                 word = decoded.log.level
                 level = WORDS.get(word) or level_name(word)
-                line = _shapes.PlatformLine(
-                    f"{stamp[:23]}+00:00",
-                    level,
-                    app,
-                    region,
-                    fly.app.instance,
-                    decoded.host,
-                    decoded.event.provider,
-                    message,
-                )
-                # msgspec decoded the body, so it can encode its text: no fallback.
-                return _shapes.encode_json(line) + b"\n", app, region, level, message, True
+                read = _READERS.get(message[:1])
+                said = None if read is None else read(message)
+                if said is None:
+                    line = _shapes.PlatformLine(
+                        f"{stamp[:23]}+00:00",
+                        level,
+                        app,
+                        region,
+                        fly.app.instance,
+                        decoded.host,
+                        decoded.event.provider,
+                        message,
+                    )
+                    # msgspec decoded the body, so it can encode its text: no fallback.
+                    return _shapes.encode_json(line) + b"\n", app, region, level, message, True
+                return _platform_line_said(decoded, level, said)
     return _general_line(body, subject, time.time() if received is None else received)
 
 
@@ -189,7 +208,39 @@ def platform_record(data: dict[str, Any], subject: str, received: float) -> dict
         data["timestamp"] = stamp  # kept as it came, since it could not be read
     for key, value in data.items():  # everything else, as it came
         record.setdefault(key if key not in record else f"fly_{key}", value)
-    return record
+    app_said = app_record(message)
+    return record if app_said is None else with_app(record, app_said)
+
+
+def with_app(record: dict[str, Any], said: dict[str, Any]) -> dict[str, Any]:
+    """The platform's ``record`` with what the app ``said`` in its line (see ``_apps``).
+
+    Both dicts are emptied of what is taken.
+    """
+    platform_time = record.pop("time")
+    platform_level = record.pop("level", None)
+    del record["message"]
+    out: dict[str, Any] = {"time": said.pop("time", None) or platform_time}
+    level = said.pop("level", None) or platform_level
+    if level is not None:
+        out["level"] = level
+    logger = said.pop("logger", None)
+    if logger is not None:
+        out["logger"] = logger
+    for key in PLATFORM_FIELDS:
+        if key in record:
+            out[key] = record.pop(key)
+    out["message"] = said.pop("message")
+    out.update(record)  # the platform's other fields, kept by platform_record
+    for key, value in said.items():
+        name = key
+        if name in out:
+            if out[name] == value:
+                continue  # the same thing said twice (dual_log's own fly_app)
+            while name in out:
+                name = f"app_{name}"
+        out[name] = value
+    return out
 
 
 def _raw(body: bytes, subject: str, received: float) -> dict[str, Any]:
@@ -198,6 +249,38 @@ def _raw(body: bytes, subject: str, received: float) -> dict[str, Any]:
     record["subject"] = subject
     record["raw"] = body.decode("utf-8", "backslashreplace")
     return record
+
+
+def _platform_line_said(body: PlatformBody, level: str, said: dict[str, Any]) -> Captured:
+    """The line of a body of the platform's shape whose app said more (see ``_apps``).
+
+    The same record as ``with_app(platform_record(...), said)``, built straight.
+    """
+    fly = body.fly
+    app = fly.app.name
+    region = fly.region
+    out: dict[str, Any] = {
+        "time": said.pop("time", None) or f"{body.timestamp[:23]}+00:00",
+        "level": said.pop("level", None) or level,
+    }
+    logger = said.pop("logger", None)
+    if logger is not None:
+        out["logger"] = logger
+    out["fly_app"] = app
+    out["fly_region"] = region
+    out["fly_machine"] = fly.app.instance
+    out["host"] = body.host
+    out["provider"] = body.event.provider
+    message = out["message"] = said.pop("message")
+    for key, value in said.items():
+        name = key
+        if name in out:
+            if out[name] == value:
+                continue  # the same thing said twice (dual_log's own fly_app)
+            while name in out:
+                name = f"app_{name}"
+        out[name] = value
+    return to_line(out), app, region, out["level"], message, True
 
 
 # Built once: json.dumps builds an encoder per call when given any option. Compact and

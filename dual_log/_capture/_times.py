@@ -21,6 +21,9 @@ _DUAL_LOG = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00").fullmatc
 # UTC with "Z" and at least milliseconds (the platform's, structlog's, pino's ISO times):
 # the first 23 characters are dual_log's shape but for the zone.
 _ZULU = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\d*Z").fullmatch
+# Epoch numbers from this size on are milliseconds (pino), below it seconds: 1e11 s is
+# about the year 5138, 1e11 ms the year 1973.
+_MILLISECONDS = 1e11
 
 
 def utc_time(when: float) -> str:
@@ -49,3 +52,13 @@ def normal_time(text: str) -> str | None:
     except ValueError:
         return None
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def epoch_time(number: float) -> str | None:
+    """Seconds or milliseconds since the epoch in dual_log's shape, or None if out of range."""
+    seconds = number / 1000 if number >= _MILLISECONDS else number
+    try:
+        moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.isoformat(timespec="milliseconds")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
+import os
 import re
 import signal
 import subprocess
@@ -29,6 +31,7 @@ from capture.rig import (
     rid_of,
     subject,
     wait_until,
+    wrap,
 )
 
 APPS = ("web", "api", "worker")
@@ -406,3 +409,69 @@ def test_one_file_per_app_keeps_unsafe_app_names_inside_the_folder(
         assert len(apps) == 1 or log.name == "_unknown.log", (log, apps)
     assert len(everything) == len(items)
     assert set(everything.values()) == {1}
+
+
+_APP = """
+import logging, sys, time
+import dual_log
+
+dual_log.setup(path=sys.argv[1], stdout_format=sys.argv[2], level="DEBUG", handle_signals=False)
+log = logging.getLogger("shop.orders")
+levels = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
+for n in range(25):
+    log.log(levels[n % 5], "order %d paid by caf\\u00e9 %s", n, "x" * n, extra={"order": n})
+    time.sleep(0.003)  # a millisecond of its own for each record, so that they sort apart
+"""
+
+
+@pytest.mark.parametrize("stdout_format", ["text", "json"])
+def test_a_dual_log_apps_records_from_the_stream_match_its_own_file(
+    nats_server, start_capture, tmp_path, python, stdout_format
+):
+    """A dual_log app's stdout, carried by the stream, and its own file: each record has the
+    same time, level, logger and message in both, and dual-log cat shows them side by side."""
+    folder = logs_folder(tmp_path)
+    own, captured = folder / "own.log", folder / "captured.log"
+    capture = start_capture(captured).ready()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DUAL_LOG_", "FLY_"))}
+    env.update(FLY_APP_NAME="shop", FLY_REGION="ams", FLY_MACHINE_ID="148ed1")
+    app = subprocess.run(
+        [python, "-c", _APP, str(own), stdout_format],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=60,
+    )
+    printed = app.stdout.splitlines()
+    assert len(printed) == 25
+    topic = subject("shop", "ams", "148ed1")
+    publish(nats_server.url, [(topic, wrap(line, "shop", "ams", "148ed1")) for line in printed])
+    capture.written_reaches(25)
+    assert capture.stop() == 0
+
+    def same(record: dict) -> tuple:
+        return tuple(record[k] for k in ("time", "level", "logger", "message"))
+
+    from_file, from_stream = read_records(own)[0], read_records(captured)[0]
+    assert [same(r) for r in from_stream] == [same(r) for r in from_file]
+    assert {r["level"] for r in from_stream} == {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+    assert all(r["fly_machine"] == "148ed1" and r["provider"] == "app" for r in from_stream)
+    if stdout_format == "json":  # every field came along; dual_log's own host kept apart
+        assert [r["order"] for r in from_stream] == list(range(25))
+        assert {r["app_host"] for r in from_stream} == {from_file[0]["host"]}
+    else:  # the text line is kept as it came
+        assert all(r["original"] in printed for r in from_stream)
+
+    shown = subprocess.run(
+        [python, "-m", "dual_log", "cat", "--json", str(own), str(captured)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.splitlines()
+    merged = [json.loads(line) for line in shown]
+    assert len(merged) == 50
+    for first, second in zip(merged[::2], merged[1::2], strict=True):
+        assert same(first) == same(second)
+        assert ("provider" in first) != ("provider" in second)  # one from each file

@@ -25,7 +25,7 @@ BODY = {
     "timestamp": "2026-11-24T09:30:41.854923456Z",
 }
 PLATFORM = {**BODY, "event": {"provider": "app"}, "log": {"level": "info"}}
-# Lines an app may print.
+# Lines an app may print, each read its own way (see test_apps.py), and plain ones.
 APP_LINES = [
     "GET /items/7 200 in 12ms",
     'caf\u00e9 \u2028 \x00\x1f\x7f tab\there "quoted" back\\slash',
@@ -121,8 +121,8 @@ def test_an_unreadable_timestamp_is_kept_beside_the_received_time():
 @pytest.mark.parametrize("message", APP_LINES)
 def test_the_msgspec_way_and_the_general_way_write_the_same_bytes(message):
     """A body of the platform's shape is decoded into a Struct and its line encoded from
-    one; the general path reads it as a dict: byte for byte the same line, and the same
-    fields for the filters."""
+    one (or from the app's fields); the general path reads it as a dict: byte for byte the
+    same line, and the same fields for the filters."""
     raw = body(message=message)
     assert _takes_the_short_way(raw)
     fast = line_of(raw, SUBJECT)
