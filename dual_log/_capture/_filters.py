@@ -11,8 +11,14 @@ import dataclasses
 import fnmatch
 from typing import TYPE_CHECKING
 
+from dual_log._capture._levels import level_value
+
 if TYPE_CHECKING:
     import re
+
+# The platform's builders (remote Docker builds for `fly deploy`): their apps are named
+# so, and they flood the stream while they build. Quoted in README.md.
+BUILDER_APPS = "fly-builder-*"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,7 +27,9 @@ class Filters:
 
     Attributes:
         apps, exclude_apps, regions, exclude_regions: ``fnmatch`` patterns.
-        levels: only these level names.
+        builders: keep the lines of ``fly-builder-*`` apps (left out by default).
+        level: keep this level and above (a number, as ``dual-log cat --level``): a line
+            of a level not known passes. 0 keeps every level.
         exclude_levels: level names left out.
         match, exclude_match: patterns searched in the message (or the raw body).
     """
@@ -30,7 +38,8 @@ class Filters:
     exclude_apps: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     exclude_regions: tuple[str, ...] = ()
-    levels: tuple[str, ...] = ()
+    builders: bool = False
+    level: int = 0
     exclude_levels: tuple[str, ...] = ()
     match: re.Pattern[str] | None = None
     exclude_match: re.Pattern[str] | None = None
@@ -43,10 +52,12 @@ class Filters:
     @property
     def by_line(self) -> bool:
         """Whether a condition on the level or the message is set."""
-        return bool(self.levels or self.exclude_levels or self.match or self.exclude_match)
+        return bool(self.level or self.exclude_levels or self.match or self.exclude_match)
 
     def keep_app(self, app: str) -> bool:
         """Whether lines of ``app`` are kept."""
+        if not self.builders and fnmatch.fnmatchcase(app, BUILDER_APPS):
+            return False
         return (not self.apps or _matches(app, self.apps)) and not _matches(app, self.exclude_apps)
 
     def keep_region(self, region: str) -> bool:
@@ -57,9 +68,12 @@ class Filters:
 
     def keep_line(self, level: str, text: str) -> bool:
         """Whether a line of ``level`` whose message is ``text`` is kept."""
+        if self.level:
+            value = level_value(level)
+            if value is not None and value < self.level:
+                return False
         return (
-            (not self.levels or level in self.levels)
-            and level not in self.exclude_levels
+            level not in self.exclude_levels
             and (self.match is None or self.match.search(text) is not None)
             and (self.exclude_match is None or self.exclude_match.search(text) is None)
         )

@@ -2,7 +2,10 @@
 
 Every level the capture writes is a Python level name (``DEBUG`` to ``CRITICAL``) when
 the word it came with is one it knows: the platform's and syslog's words (``warn``,
-``err``, ``crit``), any case, and pino's and bunyan's numbers.
+``err``, ``crit``), any case, and pino's and bunyan's numbers. ``--level`` keeps that
+level and above, as ``dual-log cat --level`` does: the names and numbers are the ones
+the reader compares (``dual_log._scan.LEVELS``; amend both if one changes), and a level
+the capture does not know passes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,17 @@ WORDS = {
 # pino's and bunyan's numeric levels (Python's own numbers are not written as numbers by
 # any logger the capture reads, so a number in a JSON line is taken as theirs).
 NUMBERS = {10: "DEBUG", 20: "DEBUG", 30: "INFO", 40: "WARNING", 50: "ERROR", 60: "CRITICAL"}
+# What each written name is worth to --level, as dual-log cat reads it.
+VALUES = {
+    "NOTSET": 0,
+    "DEBUG": 10,
+    "INFO": 20,
+    "WARNING": 30,
+    "WARN": 30,
+    "ERROR": 40,
+    "CRITICAL": 50,
+    "FATAL": 50,
+}
 
 
 def level_name(word: str) -> str:
@@ -38,3 +52,13 @@ def level_name(word: str) -> str:
     if name is not None:
         return name
     return text if text.startswith("Level ") and text[6:].isdigit() else text.upper()
+
+
+def level_value(name: object) -> int | None:
+    """What a written level is worth to ``--level``; None for a level not known here."""
+    if type(name) is not str:
+        return None
+    value = VALUES.get(name)
+    if value is None and name.startswith("Level ") and name[6:].isdigit():
+        return int(name[6:])  # logging's name for a level it has no name for
+    return value

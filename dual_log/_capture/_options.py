@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from dual_log import _settings
-from dual_log._capture._filters import Filters
+from dual_log._capture._filters import BUILDER_APPS, Filters
 from dual_log._capture._levels import level_name
 from dual_log._capture._nats import parse_server
 
@@ -157,7 +157,17 @@ def parser() -> argparse.ArgumentParser:
     sel.add_argument("--exclude-app", action="append", default=[], help="not these apps")
     sel.add_argument("--region", action="append", default=[], help="only these regions")
     sel.add_argument("--exclude-region", action="append", default=[], help="not these regions")
-    sel.add_argument("--level", action="append", default=[], help="only these levels (info, ...)")
+    sel.add_argument(
+        "--include-builders",
+        action="store_true",
+        help=f"also keep the lines of the platform's builders ({BUILDER_APPS}), left out by "
+        "default: they flood the stream while they build",
+    )
+    sel.add_argument(
+        "--level",
+        help="this level and above, as for dual-log cat: DEBUG, INFO, WARNING, ERROR, "
+        "CRITICAL or a number; lines of a level not known are kept",
+    )
     sel.add_argument("--exclude-level", action="append", default=[], help="not these levels")
     sel.add_argument("--match", help="only messages matching this regular expression")
     sel.add_argument("--exclude-match", help="not messages matching this regular expression")
@@ -256,7 +266,8 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
             exclude_apps=_names(args.exclude_app),
             regions=_names(args.region),
             exclude_regions=_names(args.exclude_region),
-            levels=tuple(level_name(v) for v in _names(args.level)),
+            builders=args.include_builders,
+            level=_settings.parse_level(args.level, "--level") if args.level else 0,
             exclude_levels=tuple(level_name(v) for v in _names(args.exclude_level)),
             match=_pattern(args.match, "--match"),
             exclude_match=_pattern(args.exclude_match, "--exclude-match"),

@@ -411,6 +411,34 @@ def test_one_file_per_app_keeps_unsafe_app_names_inside_the_folder(
     assert set(everything.values()) == {1}
 
 
+def test_level_keeps_the_apps_own_warnings_and_above(nats_server, start_capture, tmp_path):
+    """--level WARNING reads each app's own level (the platform says "info" for every
+    line): the app's warnings, errors and criticals are kept, its debug and info lines
+    and plain lines are not."""
+    path = logs_folder(tmp_path) / "fly.log"
+    capture = start_capture(path, "--level", "WARNING").ready()
+    lines = {
+        "k1": "2026-11-24T09:30:41.854+00:00 WARNING shop.orders k1 low stock",
+        "d1": "2026-11-24T09:30:41.854+00:00 INFO shop.orders d1 paid",
+        "k2": json.dumps({"event": "k2 declined", "level": "error", "logger": "pay"}),
+        "d2": json.dumps({"msg": "d2 fine", "level": 30}),  # pino's info
+        "k3": "CRITICAL:root:k3 disk full",
+        "d3": "DEBUG:root:d3 details",
+        "k4": "[2026-11-24 09:30:41 +0000] [7] [ERROR] k4 worker timeout",
+        "d4": "d4 a plain line, the platform's info",
+    }
+    publish(
+        nats_server.url,
+        [(subject("web", "ams", "m1"), wrap(v, "web", "ams", "m1")) for v in lines.values()],
+    )
+    wait_until(lambda: capture.health()[1]["received"] == len(lines), what="all received")
+    assert capture.written_reaches(4)["filtered"] == 4
+    assert capture.stop() == 0
+    records = read_records(path)[0]
+    kept = {r["message"].split(" ")[0]: r["level"] for r in records}
+    assert kept == {"k1": "WARNING", "k2": "ERROR", "k3": "CRITICAL", "k4": "ERROR"}
+
+
 _APP = """
 import logging, sys, time
 import dual_log
@@ -475,3 +503,19 @@ def test_a_dual_log_apps_records_from_the_stream_match_its_own_file(
     for first, second in zip(merged[::2], merged[1::2], strict=True):
         assert same(first) == same(second)
         assert ("provider" in first) != ("provider" in second)  # one from each file
+
+
+def test_builders_are_left_out_unless_asked_for(nats_server, start_capture, tmp_path):
+    """fly-builder-* apps flood the stream during deploys: left out by default, counted as
+    filtered; --include-builders keeps them."""
+    folder = logs_folder(tmp_path)
+    default = start_capture(folder / "default.log").ready()
+    builders = start_capture(folder / "builders.log", "--include-builders").ready()
+    items = fly_lines("b", 300, apps=("web", "fly-builder-red-sky-4242", "api"))
+    publish(nats_server.url, items)
+    assert default.written_reaches(200)["filtered"] == 100
+    builders.written_reaches(300)
+    for capture in (default, builders):
+        assert capture.stop() == 0
+    assert {r["fly_app"] for r in read_records(folder / "default.log")[0]} == {"web", "api"}
+    assert len(ids_in(folder / "builders.log")) == 300

@@ -299,6 +299,8 @@ def test_options_fall_back_to_the_shippers_environment():
         (["--keep", "many"], "keep"),
         (["--pending-messages", "0"], "--pending-messages"),
         (["--health-port", "70000"], "--health-port"),
+        (["--level", "loud"], "--level"),
+        (["--level", "info,warning"], "--level"),
         (["--server", "tls://h:1"], "--server"),
         (["--server", "nats://h:port"], "--server"),
     ],
