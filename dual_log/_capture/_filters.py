@@ -2,7 +2,8 @@
 
 The halves are asked apart: ``keep_app`` of every line's app (its answer kept per app
 by the capture, since apps are few), ``keep_region`` of its region, then ``keep_line``
-of its level and message.
+of its level and message. A machine whose lines pass the first two is one the capture
+watches for silence, whatever their levels.
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ DEFAULT_STALL_SECONDS = 120.0
 DEFAULT_RECONNECT_WAIT = 0.25
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_STOP_TIMEOUT = 10.0
+# A machine that sent lines and then none for this long is reported as silent.
+DEFAULT_SILENT_AFTER = 600.0
 # The subscription's buffer inside this process: messages received but not yet handed
 # to the file sink. Bounded so a stream faster than the capture costs at most this much
 # memory (about 64 MiB); past it messages are dropped, counted and reported.
@@ -74,6 +76,7 @@ class CaptureOptions:
     health_port: int | None = None
     health_host: str = "0.0.0.0"  # noqa: S104  # the platform's checks come from outside
     stop_timeout: float = DEFAULT_STOP_TIMEOUT
+    silent_after: float = DEFAULT_SILENT_AFTER
 
     @property
     def servers(self) -> list[tuple[str, int, str | None, str | None]]:
@@ -190,6 +193,13 @@ def parser() -> argparse.ArgumentParser:
         help="address the health endpoint listens on (0.0.0.0)",
     )
     run.add_argument(
+        "--silent-after",
+        type=float,
+        default=DEFAULT_SILENT_AFTER,
+        help="a machine that sent lines and then none for this many seconds is said to be "
+        f"silent, on stderr and /health; 0 turns it off ({DEFAULT_SILENT_AFTER:g})",
+    )
+    run.add_argument(
         "--stop-timeout",
         type=float,
         default=DEFAULT_STOP_TIMEOUT,
@@ -223,12 +233,13 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
     resolved = _settings.resolve({"path": path or None, **file_options}, env)
     for name in (
         "stall_seconds",
+        "silent_after",
         "reconnect_wait",
         "connect_timeout",
         "stop_timeout",
     ):
         value = getattr(args, name)
-        off = name == "stall_seconds"  # 0: turned off
+        off = name in ("stall_seconds", "silent_after")  # 0: turned off
         if not (value >= 0 if off else value > 0) or value == float("inf"):
             raise ValueError(
                 f"dual_log: invalid --{name.replace('_', '-')}={value!r}; allowed: "
@@ -280,6 +291,7 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
         health_port=args.health_port,
         health_host=args.health_host,
         stop_timeout=args.stop_timeout,
+        silent_after=args.silent_after,
     )
 
 

@@ -8,11 +8,12 @@ round the servers given. Each outage is said with its start, end and length, sin
 stream keeps nothing for an absent subscriber.
 
 Each message is handed over by the connection as ``(subject, body)`` and handled right
-there, in the event loop: its line is made (``_lines``), judged (``_filters``) and
-handed to its file's writer thread. Every fault is said on stderr through
-``dual_log._report.say``, never through logging, so nothing the capture says can come
-back into its file. The stream itself may carry it back (the capture's stderr is
-shipped like any app's), which is why the capture's own app is left out by default.
+there, in the event loop: its line is made (``_lines``), judged (``_filters``), marked
+against its machine (``_machines``) and handed to its file's writer thread. Every fault
+is said on stderr through ``dual_log._report.say``, never through logging, so nothing
+the capture says can come back into its file. The stream itself may carry it back (the
+capture's stderr is shipped like any app's), which is why the capture's own app is left
+out by default.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from dual_log import __version__
 from dual_log._capture import _health, _nats
 from dual_log._capture._lines import line_of
+from dual_log._capture._machines import Machines
 from dual_log._capture._times import utc_time
 from dual_log._report import describe, say
 
@@ -69,9 +71,14 @@ class Capture:
         self._apps: dict[str, int] = {}  # app -> KEEP, OWN_APP or LEFT_OUT
         single = output.single
         self._put = None if single is None else single.write_line
-        # The watcher's period: a second, or a quarter of a shorter stall threshold.
-        stall = options.stall_seconds
-        self._period = min(1.0, stall / 4) if stall else 1.0
+        # The watcher's period: a second, or a quarter of the shortest threshold.
+        period = 1.0
+        for seconds in (options.stall_seconds, options.silent_after):
+            if seconds:
+                period = min(period, seconds / 4)
+        self._period = period
+        self.machines = Machines(options.silent_after or float("inf"), period)
+        self._seen = self.machines.seen
         # Counters, all since the start.
         self.received = 0
         self.own_app = 0
@@ -99,7 +106,11 @@ class Capture:
     # Health --------------------------------------------------------------------------
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """Healthy while connected and not stalled; the counters as details."""
+        """Healthy while connected and not stalled; the counters as details.
+
+        A silent machine is listed, but does not make the capture unhealthy: restarting
+        the capture would not bring it back.
+        """
         healthy = self.connected and not self.stalled
         return healthy, {
             "connected": self.connected,
@@ -115,6 +126,7 @@ class Capture:
             "outages": self.outages,
             "stalls": self.stalls,
             "files_failing": self.output.failing,
+            **self.machines.status(),
         }
 
     # Messages ------------------------------------------------------------------------
@@ -137,6 +149,7 @@ class Capture:
             if self._by_region and not self.filters.keep_region(region):
                 self.filtered += 1
                 return
+            self._seen[subject] = self.machines.tick
             if self._by_line and not self.filters.keep_line(level, text):
                 self.filtered += 1
                 return
@@ -311,7 +324,7 @@ class Capture:
             self._stopping.set()
 
     async def _watch(self) -> None:
-        """Stall detector and periodic reports, once a period."""
+        """Stall detector, silent machines and periodic reports, once a period."""
         stall = self.options.stall_seconds
         seen = self.received
         while not self._stopping.is_set():
@@ -322,6 +335,8 @@ class Capture:
                 if self.stalled:
                     self.stalled = False
                     _tell("messages arrive again; the stall is over.")
+            for text in self.machines.advance(counting=self.connected and not self.stalled):
+                _tell(text)
             if (
                 self.dropped > self._dropped_said
                 and time.monotonic() - self._dropped_at >= DROP_REPORT_SECONDS

@@ -519,3 +519,55 @@ def test_builders_are_left_out_unless_asked_for(nats_server, start_capture, tmp_
         assert capture.stop() == 0
     assert {r["fly_app"] for r in read_records(folder / "default.log")[0]} == {"web", "api"}
     assert len(ids_in(folder / "builders.log")) == 300
+
+
+def _machines_in(capture) -> set[str]:
+    return {m["machine"] for m in capture.health()[1]["silent_machines"]}
+
+
+def test_a_silent_machine_is_said_once_and_its_return_too(nats_server, start_capture, tmp_path):
+    """With --silent-after 1: m1 sends, then stops while m2 goes on; m1 is said to be silent
+    once, on stderr and on /health, and once more when it sends again."""
+    path = logs_folder(tmp_path) / "fly.log"
+    capture = start_capture(path, "--silent-after", "1").ready()
+    publish(
+        nats_server.url,
+        [(subject("web", "ams", m), fly_body("a", "web", "ams", m)) for m in ("m1", "m2")],
+    )
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:  # m2 keeps sending; m1 says nothing
+        publish(nats_server.url, [(subject("web", "ams", "m2"), fly_body("b", "web", "ams", "m2"))])
+        time.sleep(0.1)
+    (said,) = capture.wait_for(r"capture: machine m1 of web in ams is silent")
+    assert re.search(r"no line for \ds \(--silent-after 1\), the last at 20\d\d-", said), said
+    status, body = capture.health()
+    assert status == 200, "a silent machine is not the capture's fault"
+    assert [(m["app"], m["region"], m["machine"]) for m in body["silent_machines"]] == [
+        ("web", "ams", "m1")
+    ]
+    assert body["machines"] == 2
+    publish(nats_server.url, [(subject("web", "ams", "m1"), fly_body("c", "web", "ams", "m1"))])
+    capture.wait_for(r"capture: machine m1 of web in ams sends again, after \d+s")
+    wait_until(lambda: not _machines_in(capture), what="m1 off the silent list")
+    assert capture.stop() == 0
+    assert len(re.findall(r"machine m1 .* is silent", capture.stderr())) == 1
+    assert "machine m2" not in capture.stderr()
+
+
+def test_the_captures_own_outage_makes_no_machine_silent(nats_server, start_capture, tmp_path):
+    """Silence counts only while the capture receives the stream: a server down for longer
+    than --silent-after, then back, and a machine that sends again at once, was never silent."""
+    path = logs_folder(tmp_path) / "fly.log"
+    capture = start_capture(path, "--silent-after", "2").ready()
+    publish(nats_server.url, fly_lines("p", 20))
+    capture.written_reaches(20)
+    nats_server.kill()
+    capture.wait_for(r"capture: disconnected from ")
+    time.sleep(3.0)
+    nats_server.start()
+    capture.wait_for(r"capture: reconnected to ")
+    publish(nats_server.url, fly_lines("q", 20))
+    capture.written_reaches(40)
+    time.sleep(0.5)
+    assert capture.stop() == 0
+    assert "is silent" not in capture.stderr()

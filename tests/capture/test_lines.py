@@ -283,6 +283,7 @@ def test_options_fall_back_to_the_shippers_environment():
     default = parse([], {})
     assert (default.server, default.path, default.user) == (DEFAULT_SERVER, DEFAULT_PATH, None)
     assert default.servers == [("fdaa::3", 4223, None, None)]
+    assert default.silent_after == 600.0
     several = parse(["--server", "a:1, nats://u:p%40ss@[::1]:2,c"], {})
     assert several.servers == [
         ("a", 1, None, None),
@@ -295,6 +296,7 @@ def test_options_fall_back_to_the_shippers_environment():
     ("argv", "named"),
     [
         (["--stall-seconds", "-1"], "--stall-seconds"),
+        (["--silent-after", "-5"], "--silent-after"),
         (["--match", "("], "--match"),
         (["--keep", "many"], "keep"),
         (["--pending-messages", "0"], "--pending-messages"),
