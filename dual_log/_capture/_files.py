@@ -94,6 +94,10 @@ class Output:
         """The files written so far."""
         return [h.path for h in self._handlers.values()]
 
+    def counts(self) -> list[tuple[str, int]]:
+        """Each file's path and the lines written to it; safe from any thread."""
+        return [(h.path, h.written) for h in list(self._handlers.values())]
+
     @property
     def written(self) -> int:
         """Lines written, over every file."""

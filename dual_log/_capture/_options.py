@@ -36,6 +36,8 @@ DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_STOP_TIMEOUT = 10.0
 # A machine that sent lines and then none for this long is reported as silent.
 DEFAULT_SILENT_AFTER = 600.0
+# At most this much of what the capture wrote is lost if its host crashes.
+DEFAULT_FSYNC_INTERVAL = 1.0
 # The subscription's buffer inside this process: messages received but not yet handed
 # to the file sink. Bounded so a stream faster than the capture costs at most this much
 # memory (about 64 MiB); past it messages are dropped, counted and reported.
@@ -77,6 +79,7 @@ class CaptureOptions:
     health_host: str = "0.0.0.0"  # noqa: S104  # the platform's checks come from outside
     stop_timeout: float = DEFAULT_STOP_TIMEOUT
     silent_after: float = DEFAULT_SILENT_AFTER
+    fsync_interval: float = DEFAULT_FSYNC_INTERVAL
 
     @property
     def servers(self) -> list[tuple[str, int, str | None, str | None]]:
@@ -152,6 +155,13 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument("--queue-size", help="lines the writer thread's queue holds (10000)")
     out.add_argument("--create-dirs", help="create a missing folder: true/false (false)")
     out.add_argument("--file-mode", help="permissions of the files ('0o640')")
+    out.add_argument(
+        "--fsync-interval",
+        type=float,
+        default=DEFAULT_FSYNC_INTERVAL,
+        help="fsync the files this often while lines are written: a crash of the host "
+        f"loses at most this much; 0 leaves it to the kernel ({DEFAULT_FSYNC_INTERVAL:g})",
+    )
 
     sel = p.add_argument_group(
         "filters (repeatable or comma-separated; apps and regions take * and ? globs)"
@@ -234,12 +244,13 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
     for name in (
         "stall_seconds",
         "silent_after",
+        "fsync_interval",
         "reconnect_wait",
         "connect_timeout",
         "stop_timeout",
     ):
         value = getattr(args, name)
-        off = name in ("stall_seconds", "silent_after")  # 0: turned off
+        off = name in ("stall_seconds", "silent_after", "fsync_interval")  # 0: turned off
         if not (value >= 0 if off else value > 0) or value == float("inf"):
             raise ValueError(
                 f"dual_log: invalid --{name.replace('_', '-')}={value!r}; allowed: "
@@ -292,6 +303,7 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
         health_host=args.health_host,
         stop_timeout=args.stop_timeout,
         silent_after=args.silent_after,
+        fsync_interval=args.fsync_interval,
     )
 
 

@@ -28,6 +28,7 @@ from dual_log import __version__
 from dual_log._capture import _health, _nats
 from dual_log._capture._lines import line_of
 from dual_log._capture._machines import Machines
+from dual_log._capture._sync import Syncer
 from dual_log._capture._times import utc_time
 from dual_log._report import describe, say
 
@@ -79,6 +80,7 @@ class Capture:
         self._period = period
         self.machines = Machines(options.silent_after or float("inf"), period)
         self._seen = self.machines.seen
+        self.syncer = Syncer(output, options.fsync_interval) if options.fsync_interval else None
         # Counters, all since the start.
         self.received = 0
         self.own_app = 0
@@ -126,6 +128,7 @@ class Capture:
             "outages": self.outages,
             "stalls": self.stalls,
             "files_failing": self.output.failing,
+            "synced": self.syncer.synced if self.syncer else None,
             **self.machines.status(),
         }
 
@@ -383,6 +386,8 @@ class Capture:
                 f"health check on http://{self.options.health_host}:"
                 f"{self.options.health_port}/health."
             )
+        if self.syncer is not None:
+            self.syncer.start()
         watcher = asyncio.ensure_future(self._watch())
         try:
             await self._connect_forever()
@@ -392,6 +397,8 @@ class Capture:
                 server.close()
             left = max(1.0, self.options.stop_timeout - (time.monotonic() - self._stop_at))
             done = await asyncio.to_thread(self.output.flush, left)
+            if self.syncer is not None:
+                await asyncio.to_thread(self.syncer.stop)
             self._say_dropped()
             self.output.close()
             _tell(

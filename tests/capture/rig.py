@@ -209,11 +209,12 @@ class CaptureProcess:
         *args: str,
         env: dict[str, str] | None = None,
         stall: float = 0,
+        strace: list[str] | None = None,
     ) -> None:
         self.path = path
         self.health_port = free_port()
         self.stderr_path = path.parent.parent / f"capture-{path.stem}-{self.health_port}.stderr.txt"
-        argv = [sys.executable, "-m", "dual_log.capture", "--path", str(path)]
+        argv = [*(strace or []), sys.executable, "-m", "dual_log.capture", "--path", str(path)]
         argv += ["--server", server.url, "--reconnect-wait", "0.5", "--connect-timeout", "1"]
         argv += ["--stall-seconds", str(stall), "--stop-timeout", "10"]
         argv += ["--health-port", str(self.health_port), "--health-host", "127.0.0.1", *args]

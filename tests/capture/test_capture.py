@@ -11,6 +11,7 @@ import collections
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -571,3 +572,54 @@ def test_the_captures_own_outage_makes_no_machine_silent(nats_server, start_capt
     time.sleep(0.5)
     assert capture.stop() == 0
     assert "is silent" not in capture.stderr()
+
+
+def test_fsync_interval_syncs_what_was_written(nats_server, start_capture, tmp_path):
+    """/health's "synced" (lines fsynced) catches up with "written" within the interval;
+    with --fsync-interval 0 nothing is fsynced by the capture."""
+    folder = logs_folder(tmp_path)
+    synced = start_capture(folder / "synced.log", "--fsync-interval", "0.2").ready()
+    unsynced = start_capture(folder / "unsynced.log", "--fsync-interval", "0").ready()
+    publish(nats_server.url, fly_lines("s", 500))
+    synced.written_reaches(500)
+    unsynced.written_reaches(500)
+    wait_until(lambda: synced.health()[1]["synced"] == 500, timeout=5, what="500 synced")
+    assert unsynced.health()[1]["synced"] is None
+    for capture in (synced, unsynced):
+        assert capture.stop() == 0
+
+
+def test_fsync_is_called_on_the_files_own_inode(nats_server, start_capture, tmp_path):
+    """Seen from outside with strace: the capture fsyncs a descriptor of its file, and calls
+    sync() once when the file is new (its name in the folder)."""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed (the fsync timer's logic is tested in test_sync)")
+    path = logs_folder(tmp_path) / "fly.log"
+    trace = tmp_path / "trace.txt"
+    capture = start_capture(
+        path,
+        "--fsync-interval",
+        "0.2",
+        strace=[strace, "-f", "-e", "trace=openat,fsync,sync", "-o", str(trace)],
+    )
+    try:
+        capture.ready()
+    except AssertionError as exc:
+        if "ptrace" in capture.stderr().lower():
+            pytest.skip(f"strace cannot trace here: {exc}")
+        raise
+    publish(nats_server.url, fly_lines("t", 100))
+    capture.written_reaches(100)
+    wait_until(lambda: capture.health()[1]["synced"] == 100, timeout=5, what="100 synced")
+    # SIGTERM to the capture itself (strace would only let go of it), then strace ends.
+    task = Path(f"/proc/{capture.proc.pid}/task/{capture.proc.pid}/children")
+    os.kill(int(task.read_text().split()[0]), signal.SIGTERM)
+    assert capture.wait() == 0
+    text = trace.read_text()
+    opened = re.findall(
+        rf'openat\(AT_FDCWD, "{re.escape(str(path))}", O_RDONLY\|O_CLOEXEC\) = (\d+)', text
+    )
+    assert opened, "the file opened read-only for fsync"
+    assert re.search(rf"fsync\({opened[0]}\) += 0", text)
+    assert len(re.findall(r"\bsync\(\) += 0", text)) == 1

@@ -212,7 +212,7 @@ def test_without_msgspec_the_capture_says_it_is_slower(python, tmp_path):
         "import sys; sys.modules['msgspec'] = None\n"
         "from dual_log.capture import main\n"
         "sys.exit(main(['--path', sys.argv[1], '--server', 'nats://127.0.0.1:1', "
-        "'--stop-timeout', '1']))\n"
+        "'--stop-timeout', '1', '--fsync-interval', '0']))\n"
     )
     proc = subprocess.Popen(
         [python, "-c", code, str(tmp_path / "x.log")],
@@ -283,7 +283,7 @@ def test_options_fall_back_to_the_shippers_environment():
     default = parse([], {})
     assert (default.server, default.path, default.user) == (DEFAULT_SERVER, DEFAULT_PATH, None)
     assert default.servers == [("fdaa::3", 4223, None, None)]
-    assert default.silent_after == 600.0
+    assert (default.silent_after, default.fsync_interval) == (600.0, 1.0)
     several = parse(["--server", "a:1, nats://u:p%40ss@[::1]:2,c"], {})
     assert several.servers == [
         ("a", 1, None, None),
@@ -297,6 +297,7 @@ def test_options_fall_back_to_the_shippers_environment():
     [
         (["--stall-seconds", "-1"], "--stall-seconds"),
         (["--silent-after", "-5"], "--silent-after"),
+        (["--fsync-interval", "nan"], "--fsync-interval"),
         (["--match", "("], "--match"),
         (["--keep", "many"], "keep"),
         (["--pending-messages", "0"], "--pending-messages"),
