@@ -2,15 +2,15 @@
 
 The capture reads one subject at up to a few hundred thousand messages a second, and
 does little with each. A general client pays more per message than all of that: nats-py
-(measured on the capture's benchmark machine) spends 3.8 µs of CPU on each before its
-callback runs, in its parser's regular expressions, a ``Msg`` object, an asyncio queue
-and a coroutine per message; a subscriber written on it cannot write more lines a second
-than the platform's Node example does. This module speaks only what a subscriber needs
-(``INFO``, ``CONNECT``, ``SUB``, ``UNSUB``, ``PING``/``PONG``, ``MSG``, ``HMSG``, ``+OK``,
-``-ERR``; docs.nats.io, "Client Protocol"), plain TCP with a user and a password, as
-the platform's log stream does, at about 1 µs a message: each is cut out of what the
-socket gave with ``bytes.find`` and slicing, queued as ``(subject, body)``, and handed to
-a plain function in batches.
+(on the capture's benchmark machine) spends 3.8 µs of CPU on each before its callback
+runs, in its parser's regular expressions, a ``Msg`` object, an asyncio queue and a
+coroutine per message, and the capture on it wrote fewer lines a second than the
+platform's raw Node subscriber (docs/PERFORMANCE.md). This module speaks only what a
+subscriber needs (``INFO``, ``CONNECT``, ``SUB``, ``UNSUB``, ``PING``/``PONG``, ``MSG``,
+``HMSG``, ``+OK``, ``-ERR``; docs.nats.io, "Client Protocol"), plain TCP with a user and
+a password, as the platform's log stream does, at about 1 µs a message: each is cut out
+of what the socket gave with ``bytes.find`` and slicing, queued as ``(subject, body)``,
+and handed to a plain function in batches.
 
 Received messages wait in a bounded queue (``pending_messages``, ``pending_bytes``), so
 the socket is read as fast as the server sends and the server never has to hold the
@@ -36,7 +36,8 @@ BATCH = 2000
 # A keepalive PING this often; this many unanswered ones and the connection is dead.
 PING_INTERVAL = 30.0
 MAX_OUTSTANDING_PINGS = 2
-# The server's own limit on a control line is 4 KiB by default.
+# Longer than any control line a server sends (its own limit is 4 KiB by default): past
+# it, what arrived is not the protocol.
 MAX_CONTROL_LINE = 64 * 1024
 _SID = b"1"
 
@@ -106,7 +107,7 @@ class Connection(asyncio.Protocol):
         self.closed: asyncio.Future[Exception | None] = self._loop.create_future()
         """Done when the connection is lost: with the reason, or None for our own close."""
         self.error: str | None = None
-        """The last ``-ERR`` the server sent, if any."""
+        """What went wrong, if anything: the server's last ``-ERR``, or a protocol error."""
 
     # Setting up --------------------------------------------------------------------------
 
