@@ -98,7 +98,7 @@ class Capture:
         self._write_due = False
         self._down_at: tuple[float, float] | None = None  # (monotonic, wall clock)
         self._stopping = asyncio.Event()
-        self._new_session = asyncio.Event()
+        self._connect_anew = asyncio.Event()
         self._error_said: tuple[str, float] = ("", 0.0)
         self._dropped_said = 0
         self._dropped_at = 0.0
@@ -245,7 +245,7 @@ class Capture:
             raise
         return connection
 
-    async def _session(self, server: tuple[str, int, str | None, str | None]) -> bool:
+    async def _read_from(self, server: tuple[str, int, str | None, str | None]) -> bool:
         """Connect to ``server`` and read until the connection ends; False if it failed."""
         host, port, user, password = server
         opening = asyncio.ensure_future(self._open(host, port, user, password))
@@ -263,8 +263,8 @@ class Capture:
                 return False
             connection: _nats.Connection = opening.result()
             self._up(host, port)
-            self._new_session.clear()
-            renew = asyncio.ensure_future(self._new_session.wait())
+            self._connect_anew.clear()
+            renew = asyncio.ensure_future(self._connect_anew.wait())
             ends: set[asyncio.Future[Any]] = {renew, stopping, connection.closed}
             await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
             renew.cancel()
@@ -355,15 +355,15 @@ class Capture:
                         f"stalled: connected to {self._url} but no message for {quiet:.1f}s "
                         f"(--stall-seconds {stall:g}); connecting anew until messages arrive."
                     )
-                self._new_session.set()
+                self._connect_anew.set()
 
     async def _connect_forever(self) -> None:
-        """Sessions, one after the other, going round the servers, until asked to stop."""
+        """Connections, one after the other, going round the servers, until asked to stop."""
         servers = self.options.servers
         turn = 0
         failures = 0
         while not self._stopping.is_set():
-            ok = await self._session(servers[turn % len(servers)])
+            ok = await self._read_from(servers[turn % len(servers)])
             turn += 1
             failures = 0 if ok else failures + 1
             # After a loss, one attempt at once (at the next server, if any); then a

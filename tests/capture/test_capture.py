@@ -613,8 +613,8 @@ def test_fsync_is_called_on_the_files_own_inode(nats_server, start_capture, tmp_
     capture.written_reaches(100)
     wait_until(lambda: capture.health()[1]["synced"] == 100, timeout=5, what="100 synced")
     # SIGTERM to the capture itself (strace would only let go of it), then strace ends.
-    task = Path(f"/proc/{capture.proc.pid}/task/{capture.proc.pid}/children")
-    os.kill(int(task.read_text().split()[0]), signal.SIGTERM)
+    children = Path(f"/proc/{capture.proc.pid}/task/{capture.proc.pid}/children")
+    os.kill(int(children.read_text().split()[0]), signal.SIGTERM)
     assert capture.wait() == 0
     text = trace.read_text()
     opened = re.findall(
