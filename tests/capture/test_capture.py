@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -603,19 +605,38 @@ def test_fsync_is_called_on_the_files_own_inode(nats_server, start_capture, tmp_
         "0.2",
         strace=[strace, "-f", "-e", "trace=openat,fsync,sync", "-o", str(trace)],
     )
-    try:
-        capture.ready()
-    except AssertionError as exc:
-        if "ptrace" in capture.stderr().lower():
-            pytest.skip(f"strace cannot trace here: {exc}")
-        raise
-    publish(nats_server.url, fly_lines("t", 100))
-    capture.written_reaches(100)
-    wait_until(lambda: capture.health()[1]["synced"] == 100, timeout=5, what="100 synced")
-    # SIGTERM to the capture itself (strace would only let go of it), then strace ends.
+    # Signals go to the capture itself: strace would only let go of it, and it would run on.
+    # strace's children also include short-lived copies of itself that probe ptrace: the
+    # capture is the one running the interpreter.
     children = Path(f"/proc/{capture.proc.pid}/task/{capture.proc.pid}/children")
-    os.kill(int(children.read_text().split()[0]), signal.SIGTERM)
-    assert capture.wait() == 0
+
+    def traced() -> int | None:
+        for pid in children.read_text().split():
+            with contextlib.suppress(OSError):
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                if argv[0] == os.fsencode(sys.executable) and b"dual_log.capture" in argv:
+                    return int(pid)
+        return None
+
+    child = int(wait_until(traced, what="the traced capture"))
+    ended = False
+    try:
+        try:
+            capture.ready()
+        except AssertionError as exc:
+            if "ptrace" in capture.stderr().lower():
+                pytest.skip(f"strace cannot trace here: {exc}")
+            raise
+        publish(nats_server.url, fly_lines("t", 100))
+        capture.written_reaches(100)
+        wait_until(lambda: capture.health()[1]["synced"] == 100, timeout=5, what="100 synced")
+        os.kill(child, signal.SIGTERM)
+        assert capture.wait() == 0  # strace ends with the capture
+        ended = True
+    finally:
+        if not ended and capture.proc.poll() is None:  # still traced: the child is ours
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
     text = trace.read_text()
     opened = re.findall(
         rf'openat\(AT_FDCWD, "{re.escape(str(path))}", O_RDONLY\|O_CLOEXEC\) = (\d+)', text
