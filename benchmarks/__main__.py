@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks            # the full run (docs/PERFORMANCE.md says how long)
     .venv/bin/python -m benchmarks --quick    # tiny sizes: checks the scripts, not speed
     .venv/bin/python -m benchmarks --parts percall,multiproc --no-doc
-    .venv/bin/python -m benchmarks capture    # dual-log capture vs the Node example
+    .venv/bin/python -m benchmarks capture    # dual-log capture vs the Node subscribers
     .venv/bin/python -m benchmarks reader     # only the reader: dual-log cat vs zcat|jq
     .venv/bin/python -m benchmarks soak       # minutes of rotating and gzipping one file
 

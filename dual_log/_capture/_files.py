@@ -75,6 +75,11 @@ class Output:
             handler = self._handlers[app] = self._open(os.path.join(folder, f"{name}.log"))
         return handler
 
+    @property
+    def single(self) -> CaptureFile | None:
+        """The one file, unless there is one per app."""
+        return None if self.per_app else self._handlers[""]
+
     def write(self, line: bytes, app: str = "") -> None:
         """Hand ``line`` (one finished UTF-8 line with its newline) to the file of ``app``."""
         self._handler_for(app).write_line(line)
@@ -88,6 +93,10 @@ class Output:
     def files(self) -> list[str]:
         """The files written so far."""
         return [h.path for h in self._handlers.values()]
+
+    def counts(self) -> list[tuple[str, int]]:
+        """Each file's path and the lines written to it; safe from any thread."""
+        return [(h.path, h.written) for h in list(self._handlers.values())]
 
     @property
     def written(self) -> int:

@@ -16,7 +16,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from dual_log import _options as _settings
-from dual_log._capture._lines import Filters, level_name
+from dual_log._capture._filters import BUILDER_APPS, Filters
+from dual_log._capture._levels import level_from_word
+from dual_log._capture._nats import parse_server
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -32,10 +34,13 @@ DEFAULT_STALL_SECONDS = 120.0
 DEFAULT_RECONNECT_WAIT = 0.25
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_STOP_TIMEOUT = 10.0
+# A machine that sent lines and then none for this long is reported as silent.
+DEFAULT_SILENT_AFTER = 600.0
+# At most this much of what the capture wrote is lost if its host crashes.
+DEFAULT_FSYNC_INTERVAL = 1.0
 # The subscription's buffer inside this process: messages received but not yet handed
-# to the file sink. Bounded so a slow volume costs at most this much memory (about 64 MiB)
-# instead of the client's own defaults (512k messages, 128 MiB); past it the client
-# drops messages, and they are counted and reported.
+# to the file sink. Bounded so a stream faster than the capture costs at most this much
+# memory (about 64 MiB); past it messages are dropped, counted and reported.
 DEFAULT_PENDING_MESSAGES = 100_000
 DEFAULT_PENDING_BYTES = 64 * 1024 * 1024
 # The file options handed to dual_log.FileHandler as given (None: its own env/default).
@@ -73,6 +78,13 @@ class CaptureOptions:
     health_port: int | None = None
     health_host: str = "0.0.0.0"  # noqa: S104  # the platform's checks come from outside
     stop_timeout: float = DEFAULT_STOP_TIMEOUT
+    silent_after: float = DEFAULT_SILENT_AFTER
+    fsync_interval: float = DEFAULT_FSYNC_INTERVAL
+
+    @property
+    def servers(self) -> list[tuple[str, int, str | None, str | None]]:
+        """Host, port, user and password of each server (see ``_nats.parse_server``)."""
+        return [parse_server(url) for url in self.server.split(",") if url.strip()]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -119,8 +131,8 @@ def parser() -> argparse.ArgumentParser:
         "--pending-messages",
         type=int,
         default=DEFAULT_PENDING_MESSAGES,
-        help="messages buffered in this process before the client drops (and we count) "
-        f"them ({DEFAULT_PENDING_MESSAGES})",
+        help="messages received but not yet written that this process holds; past it, "
+        f"messages are dropped and counted ({DEFAULT_PENDING_MESSAGES})",
     )
     conn.add_argument(
         "--pending-bytes",
@@ -143,6 +155,13 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument("--queue-size", help="lines the writer thread's queue holds (10000)")
     out.add_argument("--create-dirs", help="create a missing folder: true/false (false)")
     out.add_argument("--file-mode", help="permissions of the files ('0o640')")
+    out.add_argument(
+        "--fsync-interval",
+        type=float,
+        default=DEFAULT_FSYNC_INTERVAL,
+        help="fsync the files this often while lines are written: a crash of the host "
+        f"loses at most this much; 0 leaves it to the kernel ({DEFAULT_FSYNC_INTERVAL:g})",
+    )
 
     sel = p.add_argument_group(
         "filters (repeatable or comma-separated; apps and regions take * and ? globs)"
@@ -151,7 +170,17 @@ def parser() -> argparse.ArgumentParser:
     sel.add_argument("--exclude-app", action="append", default=[], help="not these apps")
     sel.add_argument("--region", action="append", default=[], help="only these regions")
     sel.add_argument("--exclude-region", action="append", default=[], help="not these regions")
-    sel.add_argument("--level", action="append", default=[], help="only these levels (info, ...)")
+    sel.add_argument(
+        "--include-builders",
+        action="store_true",
+        help=f"also keep the lines of the platform's builders ({BUILDER_APPS}), left out by "
+        "default: they flood the stream while they build",
+    )
+    sel.add_argument(
+        "--level",
+        help="this level and above, as for dual-log cat: DEBUG, INFO, WARNING, ERROR, "
+        "CRITICAL or a number; lines of a level not known are kept",
+    )
     sel.add_argument("--exclude-level", action="append", default=[], help="not these levels")
     sel.add_argument("--match", help="only messages matching this regular expression")
     sel.add_argument("--exclude-match", help="not messages matching this regular expression")
@@ -172,6 +201,13 @@ def parser() -> argparse.ArgumentParser:
         "--health-host",
         default="0.0.0.0",  # noqa: S104  # the platform's checks come from outside
         help="address the health endpoint listens on (0.0.0.0)",
+    )
+    run.add_argument(
+        "--silent-after",
+        type=float,
+        default=DEFAULT_SILENT_AFTER,
+        help="a machine that sent lines and then none for this many seconds is said to be "
+        f"silent, on stderr and /health; 0 turns it off ({DEFAULT_SILENT_AFTER:g})",
     )
     run.add_argument(
         "--stop-timeout",
@@ -205,23 +241,40 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
     file_options = {name: getattr(args, name) for name in FILE_OPTIONS}
     # Resolved here only to refuse a bad value before connecting; the sink resolves again.
     resolved = _settings.resolve({"path": path or None, **file_options}, env)
-    for name in ("stall_seconds", "reconnect_wait", "connect_timeout", "stop_timeout"):
+    for name in (
+        "stall_seconds",
+        "silent_after",
+        "fsync_interval",
+        "reconnect_wait",
+        "connect_timeout",
+        "stop_timeout",
+    ):
         value = getattr(args, name)
-        if not value >= 0 or (name != "stall_seconds" and value == 0):
+        off = name in ("stall_seconds", "silent_after", "fsync_interval")  # 0: turned off
+        if not (value >= 0 if off else value > 0) or value == float("inf"):
             raise ValueError(
                 f"dual_log: invalid --{name.replace('_', '-')}={value!r}; allowed: "
-                + ("a number of seconds >= 0" if name == "stall_seconds" else "seconds > 0")
+                + ("a number of seconds >= 0 (0: off)" if off else "seconds > 0")
             )
     if args.pending_messages < 1:
         raise ValueError(
             f"dual_log: invalid --pending-messages={args.pending_messages!r}; allowed: >= 1"
         )
+    server = pick(args.server, "NATS_URL", DEFAULT_SERVER) or DEFAULT_SERVER
+    for url in server.split(","):
+        try:
+            parse_server(url)
+        except ValueError:
+            raise ValueError(
+                f"dual_log: invalid --server={url.strip()!r}; allowed: nats://host:port, "
+                "comma-separated (the platform's: nats://[fdaa::3]:4223)"
+            ) from None
     if args.health_port is not None and not 0 <= args.health_port <= 65535:
         raise ValueError(
             f"dual_log: invalid --health-port={args.health_port!r}; allowed: 0 to 65535"
         )
     return CaptureOptions(
-        server=pick(args.server, "NATS_URL", DEFAULT_SERVER) or DEFAULT_SERVER,
+        server=server,
         user=pick(args.org, "ORG"),
         password=pick(args.token, "ACCESS_TOKEN"),
         subject=pick(args.subject, "SUBJECT", DEFAULT_SUBJECT) or DEFAULT_SUBJECT,
@@ -235,8 +288,9 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
             exclude_apps=_names(args.exclude_app),
             regions=_names(args.region),
             exclude_regions=_names(args.exclude_region),
-            levels=tuple(level_name(v) for v in _names(args.level)),
-            exclude_levels=tuple(level_name(v) for v in _names(args.exclude_level)),
+            builders=args.include_builders,
+            level=_settings.parse_level(args.level, "--level") if args.level else 0,
+            exclude_levels=tuple(level_from_word(v) for v in _names(args.exclude_level)),
             match=_pattern(args.match, "--match"),
             exclude_match=_pattern(args.exclude_match, "--exclude-match"),
         ),
@@ -248,6 +302,8 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
         health_port=args.health_port,
         health_host=args.health_host,
         stop_timeout=args.stop_timeout,
+        silent_after=args.silent_after,
+        fsync_interval=args.fsync_interval,
     )
 
 

@@ -5,12 +5,12 @@ password, and can be killed, restarted on the same port, or frozen (SIGSTOP) lik
 server that hangs. ``CaptureProcess`` runs ``python -m dual_log.capture`` against it,
 reads its stderr and its health endpoint. ``publish`` sends messages shaped as the
 platform's log shipper sees them, each carrying a unique id as the first word of its
-message, so a test can tell exactly which reached the file.
+message, so a test can tell exactly which reached the file; it speaks the protocol on a
+plain socket, apart from the capture's own client.
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import contextlib
 import json
@@ -28,7 +28,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import nats
 from helpers.logfiles import read_records
 
 USER = "test-org"
@@ -59,18 +58,20 @@ def wait_until(check: Any, timeout: float = TIMEOUT, what: str = "condition") ->
 class NatsServer:
     """``nats-server`` on 127.0.0.1 with user ``test-org`` and password ``test-token``."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, config: str = "") -> None:
         binary = shutil.which("nats-server")
         assert binary, "nats-server is not installed: scripts/run-tests installs it"
         self.binary = binary
         self.port = free_port()
         self.url = f"nats://127.0.0.1:{self.port}"
         self.log = workdir / "nats-server.log"
+        self.config = workdir / "nats-server.conf"
+        self.config.write_text(config)  # e.g. 'ping_interval: "100ms"'
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start it (again, on the same port) and wait until it accepts connections."""
-        argv = [self.binary, "-a", "127.0.0.1", "-p", str(self.port)]
+        argv = [self.binary, "-c", str(self.config), "-a", "127.0.0.1", "-p", str(self.port)]
         argv += ["--user", USER, "--pass", PASSWORD]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
@@ -109,6 +110,13 @@ def fly_body(
     rid: str, app: str, region: str, machine: str, level: str = "info", when: float | None = None
 ) -> bytes:
     """A message body as the platform's log stream carries it, with ``rid`` first in it."""
+    return wrap(f"{rid} a line from {app} on {machine}", app, region, machine, level, when)
+
+
+def wrap(
+    line: str, app: str, region: str, machine: str, level: str = "info", when: float | None = None
+) -> bytes:
+    """The body the platform makes of ``line``, printed by ``app`` on ``machine``."""
     moment = datetime.fromtimestamp(time.time() if when is None else when, tz=timezone.utc)
     return json.dumps(
         {
@@ -116,7 +124,7 @@ def fly_body(
             "fly": {"app": {"instance": machine, "name": app}, "region": region},
             "host": f"host-{machine}",
             "log": {"level": level},
-            "message": f"{rid} a line from {app} on {machine}",
+            "message": line,
             # Nanoseconds, as the platform writes them.
             "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z",
         }
@@ -128,19 +136,49 @@ def subject(app: str, region: str, machine: str) -> str:
     return f"logs.{app}.{region}.{machine}"
 
 
-async def _publish(url: str, items: list[tuple[str, bytes]]) -> None:
-    client = await nats.connect(url, user=USER, password=PASSWORD, allow_reconnect=False)
-    try:
+def publish(
+    url: str, items: list[tuple[str, bytes]], headers: dict[str, str] | None = None
+) -> None:
+    """Publish ``(subject, body)`` pairs and wait until the server has them all.
+
+    Written here on a plain socket, a few lines of the protocol: PING goes after the last
+    PUB, so its PONG means the server has every message, and has handed each one to the
+    subscribers. (nats-py 2.16's ``flush()`` writes its PING ahead of publishes still in
+    its buffer, so it may return before the server has them.)
+    """
+    address = url.removeprefix("nats://").rsplit(":", 1)
+    with socket.create_connection((address[0], int(address[1])), timeout=TIMEOUT) as sock:
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"INFO ")
+        login = {"verbose": False, "pedantic": False, "user": USER, "pass": PASSWORD}
+        sock.sendall(b"CONNECT " + json.dumps({**login, "headers": True}).encode() + b"\r\n")
+        head = b""
+        if headers:
+            head = (
+                b"NATS/1.0\r\n"
+                + b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items())
+                + b"\r\n"
+            )
+        frames = []
         for topic, body in items:
-            await client.publish(topic, body)
-        await client.flush(timeout=TIMEOUT)
-    finally:
-        await client.close()
-
-
-def publish(url: str, items: list[tuple[str, bytes]]) -> None:
-    """Publish ``(subject, body)`` pairs and wait until the server has them all."""
-    asyncio.run(_publish(url, items))
+            if head:
+                sizes = b"%d %d" % (len(head), len(head) + len(body))
+                frames.append(b"HPUB " + topic.encode() + b" " + sizes + b"\r\n" + head + body)
+            else:
+                frames.append(b"PUB " + topic.encode() + b" %d\r\n" % len(body) + body)
+            frames.append(b"\r\n")
+            if len(frames) >= 2000:
+                sock.sendall(b"".join(frames))
+                frames.clear()
+        sock.sendall(b"".join(frames) + b"PING\r\n")
+        while True:
+            line = reader.readline()
+            assert line, "the server closed the connection"
+            assert not line.startswith(b"-ERR"), line
+            if line == b"PONG\r\n":
+                return
+            if line == b"PING\r\n":
+                sock.sendall(b"PONG\r\n")
 
 
 def rid_of(record: dict[str, Any]) -> str:
@@ -171,11 +209,12 @@ class CaptureProcess:
         *args: str,
         env: dict[str, str] | None = None,
         stall: float = 0,
+        strace: list[str] | None = None,
     ) -> None:
         self.path = path
         self.health_port = free_port()
         self.stderr_path = path.parent.parent / f"capture-{path.stem}-{self.health_port}.stderr.txt"
-        argv = [sys.executable, "-m", "dual_log.capture", "--path", str(path)]
+        argv = [*(strace or []), sys.executable, "-m", "dual_log.capture", "--path", str(path)]
         argv += ["--server", server.url, "--reconnect-wait", "0.5", "--connect-timeout", "1"]
         argv += ["--stall-seconds", str(stall), "--stop-timeout", "10"]
         argv += ["--health-port", str(self.health_port), "--health-host", "127.0.0.1", *args]

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import json
+import os
 import re
+import shutil
 import signal
 import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +34,7 @@ from capture.rig import (
     rid_of,
     subject,
     wait_until,
+    wrap,
 )
 
 APPS = ("web", "api", "worker")
@@ -406,3 +412,235 @@ def test_one_file_per_app_keeps_unsafe_app_names_inside_the_folder(
         assert len(apps) == 1 or log.name == "_unknown.log", (log, apps)
     assert len(everything) == len(items)
     assert set(everything.values()) == {1}
+
+
+def test_level_keeps_the_apps_own_warnings_and_above(nats_server, start_capture, tmp_path):
+    """--level WARNING reads each app's own level (the platform says "info" for every
+    line): the app's warnings, errors and criticals are kept, its debug and info lines
+    and plain lines are not."""
+    path = logs_folder(tmp_path) / "fly.log"
+    capture = start_capture(path, "--level", "WARNING").ready()
+    lines = {
+        "k1": "2026-11-24T09:30:41.854+00:00 WARNING shop.orders k1 low stock",
+        "d1": "2026-11-24T09:30:41.854+00:00 INFO shop.orders d1 paid",
+        "k2": json.dumps({"event": "k2 declined", "level": "error", "logger": "pay"}),
+        "d2": json.dumps({"msg": "d2 fine", "level": 30}),  # pino's info
+        "k3": "CRITICAL:root:k3 disk full",
+        "d3": "DEBUG:root:d3 details",
+        "k4": "[2026-11-24 09:30:41 +0000] [7] [ERROR] k4 worker timeout",
+        "d4": "d4 a plain line, the platform's info",
+    }
+    publish(
+        nats_server.url,
+        [(subject("web", "ams", "m1"), wrap(v, "web", "ams", "m1")) for v in lines.values()],
+    )
+    wait_until(lambda: capture.health()[1]["received"] == len(lines), what="all received")
+    assert capture.written_reaches(4)["filtered"] == 4
+    assert capture.stop() == 0
+    records = read_records(path)[0]
+    kept = {r["message"].split(" ")[0]: r["level"] for r in records}
+    assert kept == {"k1": "WARNING", "k2": "ERROR", "k3": "CRITICAL", "k4": "ERROR"}
+
+
+_APP = """
+import logging, sys, time
+import dual_log
+
+dual_log.setup(path=sys.argv[1], stdout_format=sys.argv[2], level="DEBUG", handle_signals=False)
+log = logging.getLogger("shop.orders")
+levels = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
+for n in range(25):
+    log.log(levels[n % 5], "order %d paid by caf\\u00e9 %s", n, "x" * n, extra={"order": n})
+    time.sleep(0.003)  # a millisecond of its own for each record, so that they sort apart
+"""
+
+
+@pytest.mark.parametrize("stdout_format", ["text", "json"])
+def test_a_dual_log_apps_records_from_the_stream_match_its_own_file(
+    nats_server, start_capture, tmp_path, python, stdout_format
+):
+    """A dual_log app's stdout, carried by the stream, and its own file: each record has the
+    same time, level, logger and message in both, and dual-log cat shows them side by side."""
+    folder = logs_folder(tmp_path)
+    own, captured = folder / "own.log", folder / "captured.log"
+    capture = start_capture(captured).ready()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DUAL_LOG_", "FLY_"))}
+    env.update(FLY_APP_NAME="shop", FLY_REGION="ams", FLY_MACHINE_ID="148ed1")
+    app = subprocess.run(
+        [python, "-c", _APP, str(own), stdout_format],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=60,
+    )
+    printed = app.stdout.splitlines()
+    assert len(printed) == 25
+    topic = subject("shop", "ams", "148ed1")
+    publish(nats_server.url, [(topic, wrap(line, "shop", "ams", "148ed1")) for line in printed])
+    capture.written_reaches(25)
+    assert capture.stop() == 0
+
+    def same(record: dict) -> tuple:
+        return tuple(record[k] for k in ("time", "level", "logger", "message"))
+
+    from_file, from_stream = read_records(own)[0], read_records(captured)[0]
+    assert [same(r) for r in from_stream] == [same(r) for r in from_file]
+    assert {r["level"] for r in from_stream} == {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+    assert all(r["fly_machine"] == "148ed1" and r["provider"] == "app" for r in from_stream)
+    if stdout_format == "json":  # every field came along; dual_log's own host kept apart
+        assert [r["order"] for r in from_stream] == list(range(25))
+        assert {r["app_host"] for r in from_stream} == {from_file[0]["host"]}
+    else:  # the text line is kept as it came
+        assert all(r["original"] in printed for r in from_stream)
+
+    shown = subprocess.run(
+        [python, "-m", "dual_log", "cat", "--json", str(own), str(captured)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.splitlines()
+    merged = [json.loads(line) for line in shown]
+    assert len(merged) == 50
+    for first, second in zip(merged[::2], merged[1::2], strict=True):
+        assert same(first) == same(second)
+        assert ("provider" in first) != ("provider" in second)  # one from each file
+
+
+def test_builders_are_left_out_unless_asked_for(nats_server, start_capture, tmp_path):
+    """fly-builder-* apps flood the stream during deploys: left out by default, counted as
+    filtered; --include-builders keeps them."""
+    folder = logs_folder(tmp_path)
+    default = start_capture(folder / "default.log").ready()
+    builders = start_capture(folder / "builders.log", "--include-builders").ready()
+    items = fly_lines("b", 300, apps=("web", "fly-builder-red-sky-4242", "api"))
+    publish(nats_server.url, items)
+    assert default.written_reaches(200)["filtered"] == 100
+    builders.written_reaches(300)
+    for capture in (default, builders):
+        assert capture.stop() == 0
+    assert {r["fly_app"] for r in read_records(folder / "default.log")[0]} == {"web", "api"}
+    assert len(ids_in(folder / "builders.log")) == 300
+
+
+def _machines_in(capture) -> set[str]:
+    return {m["machine"] for m in capture.health()[1]["silent_machines"]}
+
+
+def test_a_silent_machine_is_said_once_and_its_return_too(nats_server, start_capture, tmp_path):
+    """With --silent-after 1: m1 sends, then stops while m2 goes on; m1 is said to be silent
+    once, on stderr and on /health, and once more when it sends again."""
+    path = logs_folder(tmp_path) / "fly.log"
+    capture = start_capture(path, "--silent-after", "1").ready()
+    publish(
+        nats_server.url,
+        [(subject("web", "ams", m), fly_body("a", "web", "ams", m)) for m in ("m1", "m2")],
+    )
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:  # m2 keeps sending; m1 says nothing
+        publish(nats_server.url, [(subject("web", "ams", "m2"), fly_body("b", "web", "ams", "m2"))])
+        time.sleep(0.1)
+    (said,) = capture.wait_for(r"capture: machine m1 of web in ams is silent")
+    assert re.search(r"no line for \ds \(--silent-after 1\), the last at 20\d\d-", said), said
+    status, body = capture.health()
+    assert status == 200, "a silent machine is not the capture's fault"
+    assert [(m["app"], m["region"], m["machine"]) for m in body["silent_machines"]] == [
+        ("web", "ams", "m1")
+    ]
+    assert body["machines"] == 2
+    publish(nats_server.url, [(subject("web", "ams", "m1"), fly_body("c", "web", "ams", "m1"))])
+    capture.wait_for(r"capture: machine m1 of web in ams sends again, after \d+s")
+    wait_until(lambda: not _machines_in(capture), what="m1 off the silent list")
+    assert capture.stop() == 0
+    assert len(re.findall(r"machine m1 .* is silent", capture.stderr())) == 1
+    assert "machine m2" not in capture.stderr()
+
+
+def test_the_captures_own_outage_makes_no_machine_silent(nats_server, start_capture, tmp_path):
+    """Silence counts only while the capture receives the stream: a server down for longer
+    than --silent-after, then back, and a machine that sends again at once, was never silent."""
+    path = logs_folder(tmp_path) / "fly.log"
+    capture = start_capture(path, "--silent-after", "2").ready()
+    publish(nats_server.url, fly_lines("p", 20))
+    capture.written_reaches(20)
+    nats_server.kill()
+    capture.wait_for(r"capture: disconnected from ")
+    time.sleep(3.0)
+    nats_server.start()
+    capture.wait_for(r"capture: reconnected to ")
+    publish(nats_server.url, fly_lines("q", 20))
+    capture.written_reaches(40)
+    time.sleep(0.5)
+    assert capture.stop() == 0
+    assert "is silent" not in capture.stderr()
+
+
+def test_fsync_interval_syncs_what_was_written(nats_server, start_capture, tmp_path):
+    """/health's "synced" (lines fsynced) catches up with "written" within the interval;
+    with --fsync-interval 0 nothing is fsynced by the capture."""
+    folder = logs_folder(tmp_path)
+    synced = start_capture(folder / "synced.log", "--fsync-interval", "0.2").ready()
+    unsynced = start_capture(folder / "unsynced.log", "--fsync-interval", "0").ready()
+    publish(nats_server.url, fly_lines("s", 500))
+    synced.written_reaches(500)
+    unsynced.written_reaches(500)
+    wait_until(lambda: synced.health()[1]["synced"] == 500, timeout=5, what="500 synced")
+    assert unsynced.health()[1]["synced"] is None
+    for capture in (synced, unsynced):
+        assert capture.stop() == 0
+
+
+def test_fsync_is_called_on_the_files_own_inode(nats_server, start_capture, tmp_path):
+    """Seen from outside with strace: the capture fsyncs a descriptor of its file, and calls
+    sync() once when the file is new (its name in the folder)."""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed (the fsync timer's logic is tested in test_sync)")
+    path = logs_folder(tmp_path) / "fly.log"
+    trace = tmp_path / "trace.txt"
+    capture = start_capture(
+        path,
+        "--fsync-interval",
+        "0.2",
+        strace=[strace, "-f", "-e", "trace=openat,fsync,sync", "-o", str(trace)],
+    )
+    # Signals go to the capture itself: strace would only let go of it, and it would run on.
+    # strace's children also include short-lived copies of itself that probe ptrace: the
+    # capture is the one running the interpreter.
+    children = Path(f"/proc/{capture.proc.pid}/task/{capture.proc.pid}/children")
+
+    def traced() -> int | None:
+        for pid in children.read_text().split():
+            with contextlib.suppress(OSError):
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                if argv[0] == os.fsencode(sys.executable) and b"dual_log.capture" in argv:
+                    return int(pid)
+        return None
+
+    child = int(wait_until(traced, what="the traced capture"))
+    ended = False
+    try:
+        try:
+            capture.ready()
+        except AssertionError as exc:
+            if "ptrace" in capture.stderr().lower():
+                pytest.skip(f"strace cannot trace here: {exc}")
+            raise
+        publish(nats_server.url, fly_lines("t", 100))
+        capture.written_reaches(100)
+        wait_until(lambda: capture.health()[1]["synced"] == 100, timeout=5, what="100 synced")
+        os.kill(child, signal.SIGTERM)
+        assert capture.wait() == 0  # strace ends with the capture
+        ended = True
+    finally:
+        if not ended and capture.proc.poll() is None:  # still traced: the child is ours
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+    text = trace.read_text()
+    opened = re.findall(
+        rf'openat\(AT_FDCWD, "{re.escape(str(path))}", O_RDONLY\|O_CLOEXEC\) = (\d+)', text
+    )
+    assert opened, "the file opened read-only for fsync"
+    assert re.search(rf"fsync\({opened[0]}\) += 0", text)
+    assert len(re.findall(r"\bsync\(\) += 0", text)) == 1

@@ -31,7 +31,7 @@ IMPORTS = {
     "django_app": "import dual_log.django, django, gunicorn",
     "flask_app": "import dual_log.flask, flask, gunicorn",
     "plain_worker": "import dual_log",
-    "log_capture": "import dual_log.capture, nats",
+    "log_capture": "import dual_log.capture, msgspec",
 }
 
 
