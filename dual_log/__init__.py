@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dual_log._config import logging_config
 from dual_log._context import bind, context, unbind
-from dual_log._format.formatters import JsonFormatter, TextFormatter
+from dual_log._format.json import JsonFormatter
 from dual_log._format.redact import MASK, SENSITIVE_KEYS, Redactor
+from dual_log._format.text import TextFormatter
 from dual_log._options import OPTIONS, Options, Settings
 from dual_log._setup import DualLog, setup, stats
 from dual_log._write.file import FileHandler

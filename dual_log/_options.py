@@ -226,7 +226,9 @@ def parse_fields(value: object, option: str = "static_fields") -> dict[str, Any]
         return {}
     if isinstance(value, Mapping):
         if all(isinstance(k, str) for k in value):
-            return dict(value)
+            # Item by item: a dictConfig's ConvertingDict resolves ext:// and cfg:// values
+            # when they are read this way, not when it is copied with dict().
+            return {key: value[key] for key in value}
     elif isinstance(value, str):
         fields: dict[str, Any] = {}
         for part in filter(None, (p.strip() for p in value.split(","))):

@@ -14,7 +14,8 @@ from dual_log._config import (
     file_arguments,
     formatter_arguments,
 )
-from dual_log._format.formatters import JsonFormatter, TextFormatter
+from dual_log._format.json import JsonFormatter
+from dual_log._format.text import TextFormatter
 from dual_log._options import Settings
 from dual_log._report import say
 from dual_log._write import lifecycle as _lifecycle

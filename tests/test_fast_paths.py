@@ -41,7 +41,25 @@ RECORDS = [
     pytest.param(lambda: _record("x", service="override"), id="extra-over-static"),
     pytest.param(lambda: _record("x", color_message="\x1b[1mx"), id="color-message"),
     pytest.param(lambda: _record("x", when=object()), id="unencodable-extra"),
+    pytest.param(
+        lambda: _record("x", n=1, f=2.5, t=True, no=None, s="\u00e9\n", big=10**30), id="scalars"
+    ),
+    pytest.param(lambda: _record("x", nan=float("nan"), inf=float("inf")), id="not-finite"),
+    pytest.param(lambda: _record("x", level="forged", pid=-1, time="then"), id="clashing-extras"),
+    pytest.param(lambda: _record("x", **{"extra.level": "mine", "level": "forged"}), id="prefix"),
+    pytest.param(lambda: _with_key(_record("hello"), 5, "9"), id="int-key"),
+    pytest.param(lambda: _record({"event": "paid", "level": "x"}), id="dict-message"),
 ]
+
+
+def _with_key(record: logging.LogRecord, key: object, value: object) -> logging.LogRecord:
+    record.__dict__[key] = value  # as Logger.makeRecord does with extra={5: "9"}
+    return record
+
+
+# Which of the records above the JSON shortcut writes (the rest go the full way): so the
+# equality below is between two ways indeed.
+SHORTCUT = {"args", "plain", "scalars", "bad-args", "control", "unicode", "extra-over-static"}
 
 
 @pytest.mark.parametrize("make", RECORDS)
@@ -54,6 +72,25 @@ def test_json_fast_path_matches_the_full_path(make: object, source_fields: bool)
     before = dict(record.__dict__)
     assert fast.format(record) == full.format(record)
     assert record.__dict__ == before  # neither path changed the record
+
+
+@pytest.mark.parametrize("make", RECORDS)
+@pytest.mark.parametrize("bound", [{}, {"request_id": "r-9", "n": 3}, {"level": "bound"}])
+def test_json_shortcut_matches_the_full_way_with_bound_fields(
+    make: object, bound: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    """With fields bound to the context (a clashing one too): the same line both ways, and
+    the shortcut taken where it is meant to be."""
+    fast, full = dual_log.JsonFormatter(platform_fields=False), FullJson(platform_fields=False)
+    record = make()  # type: ignore[operator]
+    with dual_log.context(**bound):
+        line = fast.format(record)
+        assert line == full.format(record)
+        took_shortcut = fast._plain_line(record) is not None
+    case = request.node.callspec.id.split("-", 1)[1]
+    assert took_shortcut == (case in SHORTCUT and "level" not in bound)
+    for key in bound:
+        assert (f'"{key}": ' in line) or (f'"extra.{key}": ' in line)
 
 
 @pytest.mark.parametrize("make", RECORDS)

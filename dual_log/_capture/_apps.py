@@ -47,7 +47,7 @@ TIME_KEYS = ("time", "timestamp", "@timestamp")
 _SAID = frozenset(("time", "level", "logger", "message"))
 
 _PYTHON_LEVELS = "DEBUG|INFO|WARNING|ERROR|CRITICAL"
-# dual_log's TextFormatter line (dual_log._format.formatters.TEXT_FORMAT, time in UTC).
+# dual_log's TextFormatter line (dual_log._format.text.TEXT_FORMAT, time in UTC).
 _DUAL_LOG = re.compile(
     r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00) "
     rf"({_PYTHON_LEVELS}) (\S+) (.*)",

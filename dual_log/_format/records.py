@@ -20,6 +20,7 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 from dual_log._context import current
+from dual_log._format.redact import MASK
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -129,29 +130,6 @@ def render_message(record: logging.LogRecord) -> str:
             f"{safe_repr(record.msg)} % {_safe_args(record.args)} "
             f"[dual_log: message not formatted: {type(exc).__name__}]"
         )
-
-
-# The last message rendered, for the second sink, which gets the same record: its
-# identity, its msg and args (held, so no later record can reuse their addresses), and
-# the text. Another record, or a msg or args replaced by a filter, renders anew.
-_rendered: tuple[int, object, object, str] = (0, None, None, "")
-
-
-def message_of(record: logging.LogRecord) -> str:
-    """``render_message(record)``, rendered once for both sinks."""
-    global _rendered
-    last = _rendered  # one read: another thread may replace it meanwhile
-    if last[0] == id(record) and last[1] is record.msg and last[2] is record.args:
-        return last[3]
-    try:
-        message = record.getMessage()
-    except Exception:  # arguments that do not fit: render_message says what happened
-        message = render_message(record)
-    if not isinstance(message, str):  # a str subclass's % may return anything
-        message = render_message(record)
-    if type(record.msg) is str:  # an object's str() may change from one call to the next
-        _rendered = (id(record), record.msg, record.args, message)
-    return message
 
 
 def text_fields(fields: dict[Any, Any], bound: Mapping[str, Any]) -> str:
@@ -268,3 +246,25 @@ def view(record: logging.LogRecord, redactor: Redactor | None = None) -> logging
             if isinstance(fields.get(name), str):
                 fields[name] = redactor.text(fields[name])
     return copy
+
+
+def fallback_text(text: str, redactor: Redactor | None) -> str:
+    """Text for a fallback line; with redaction on, masked, or withheld if masking fails."""
+    if redactor is None:
+        return text
+    try:
+        return redactor.text(text)
+    except Exception:  # not expected: the patterns only read text
+        return "<not shown, could not be redacted>"
+
+
+def fallback_value(key: str, value: Any, redactor: Redactor | None) -> str:
+    """An extra's safe repr; with redaction on, never a secret, even if redacting fails."""
+    if redactor is None:
+        return safe_repr(value)
+    if redactor.sensitive(key):
+        return MASK
+    try:
+        return safe_repr(redactor.value(value))
+    except Exception:  # a mapping that cannot be read cannot be shown safely either
+        return f"<{type(value).__name__}: not shown, could not be redacted>"

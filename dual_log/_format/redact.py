@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from pythonjsonlogger.core import RESERVED_ATTRS
 
+from dual_log import _options
+
 if TYPE_CHECKING:
     import logging
 
@@ -148,3 +150,24 @@ def _mask_match(match: re.Match[str]) -> str:
         at = last
     parts.append(text[at:])
     return "".join(parts)
+
+
+def redactor_of(
+    redact: bool | Iterable[str] | None,
+    redact_keys: Iterable[str] | str | None,
+    redact_patterns: Iterable[str | re.Pattern[str]] | str | None,
+) -> Redactor | None:
+    """The formatter's Redactor, or None (no cost at all) when redaction is off.
+
+    Arguments left out follow ``DUAL_LOG_REDACT*``, as ``setup()`` resolves them.
+    """
+    keys: Iterable[str] = SENSITIVE_KEYS
+    if redact is not None and not isinstance(redact, bool):  # the key substrings themselves
+        keys = [redact] if isinstance(redact, str) else list(redact)
+        redact = True
+    options = _options.resolve(
+        {"redact": redact, "redact_keys": redact_keys, "redact_patterns": redact_patterns}
+    )
+    if not _options.redaction_on(options):
+        return None
+    return Redactor([*keys, *options["redact_keys"]], options["redact_patterns"])

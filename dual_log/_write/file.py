@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from dual_log import _options as _settings
 from dual_log._format import records as _records
-from dual_log._format.formatters import JsonFormatter
+from dual_log._format.json import JsonFormatter
 from dual_log._report import FaultReport, describe, first_in_process_tree, say
 from dual_log._write import lifecycle as _lifecycle
 from dual_log._write.logfile import LogFile, LowSpace, NotAFile

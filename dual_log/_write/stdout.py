@@ -9,7 +9,7 @@ import sys
 import weakref
 from typing import TYPE_CHECKING
 
-from dual_log._format.formatters import TextFormatter
+from dual_log._format.text import TextFormatter
 from dual_log._report import FaultReport, say
 
 # At interpreter exit, the longest a record waits for the handler's lock: a daemon thread
