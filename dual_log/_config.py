@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dual_log._facts import level_name
-from dual_log._options import FILE, FORMATTER, JSON, OPTIONS, TEXT, Settings, Space, explicit
+from dual_log._options import FILE, FORMATTER, JSON, OPTIONS, TEXT, Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Mapping
 
     from typing_extensions import Unpack
 
@@ -28,6 +28,8 @@ FILE_HANDLER = "dual_log_file"
 TEXT_FORMATTER = "dual_log_text"
 JSON_FORMATTER = "dual_log_json"
 HANDLER_NAMES = (STDOUT_HANDLER, FILE_HANDLER)
+# What no option is given: the levels are written only when they differ from it.
+DEFAULTS = Settings()
 # The classes, by the dotted paths dictConfig imports.
 CLASSES = {
     STDOUT_HANDLER: "dual_log.StdoutHandler",
@@ -44,10 +46,12 @@ def logging_config(**options: Unpack[Options]) -> dict[str, Any]:
     each with its formatter (``"dual_log_text"``, ``"dual_log_json"``), named by dotted
     class paths; ``disable_existing_loggers`` is False, so loggers made before it is
     applied keep logging. Options are those of ``setup()``, resolved the same way
-    (keyword > ``DUAL_LOG_*`` > default) and checked at once. An option that was neither
-    given nor set in the environment is left out of the dict, so the handler or formatter
-    resolves it when it is built, and a dict written to a file keeps following the
-    environment. ``handle_signals`` (default True) is written on the file handler.
+    (keyword > ``DUAL_LOG_*`` > default) and checked at once. A handler's or formatter's
+    option given here is written as it was given (``"64MiB"`` stays text, for the class to
+    parse); one not given is left out, so the class resolves it when it is built, and a
+    dict written to a file keeps following the environment. The levels and the formats,
+    which no class reads from the environment, are written as resolved.
+    ``handle_signals`` (default True) is written on the file handler.
 
     Args:
         **options: the options of ``setup()``: ``path``, ``level``, ``keep``, ...
@@ -60,7 +64,7 @@ def logging_config(**options: Unpack[Options]) -> dict[str, Any]:
         TypeError: an unknown option.
     """
     settings = Settings.resolve(**options)
-    given = explicit(options)
+    given = {name: value for name, value in options.items() if value is not None}
     handlers = sink_handlers(settings, given)
     return {
         "version": 1,
@@ -80,7 +84,7 @@ def logging_config(**options: Unpack[Options]) -> dict[str, Any]:
     }
 
 
-def sink_handlers(settings: Settings, given: Collection[str]) -> dict[str, dict[str, Any]]:
+def sink_handlers(settings: Settings, given: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The handler entries of the config dict, stdout first (none with ``stdout=False``)."""
     handlers: dict[str, dict[str, Any]] = {}
     if settings.stdout:
@@ -88,7 +92,7 @@ def sink_handlers(settings: Settings, given: Collection[str]) -> dict[str, dict[
             "class": CLASSES[STDOUT_HANDLER],
             "formatter": formatter_name(settings.stdout_format),
         }
-        if "stdout_level" in given:
+        if settings.stdout_level != DEFAULTS.stdout_level:
             handlers[STDOUT_HANDLER]["level"] = config_level(settings.stdout_level)
     handlers[FILE_HANDLER] = {
         "class": CLASSES[FILE_HANDLER],
@@ -98,38 +102,38 @@ def sink_handlers(settings: Settings, given: Collection[str]) -> dict[str, dict[
         # option's is True, as for setup(): so it is always written.
         "handle_signals": settings.handle_signals,
     }
-    if "file_level" in given:
+    if settings.file_level != DEFAULTS.file_level:
         handlers[FILE_HANDLER]["level"] = config_level(settings.file_level)
     return handlers
 
 
-def file_arguments(settings: Settings, given: Collection[str] | None = None) -> dict[str, Any]:
-    """``dual_log.FileHandler`` keyword arguments: all of them, or those named in ``given``."""
+def file_arguments(settings: Settings, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``dual_log.FileHandler`` keyword arguments: all of them, resolved; or with ``given``,
+    only those given, as they were given."""
     return _arguments(settings, (FILE,), given)
 
 
 def formatter_arguments(
-    settings: Settings, kind: str, given: Collection[str] | None = None
+    settings: Settings, kind: str, given: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Keyword arguments of the ``"text"`` or ``"json"`` formatter (all, or those in ``given``)."""
+    """Keyword arguments of the ``"text"`` or ``"json"`` formatter (as ``file_arguments``)."""
     return _arguments(settings, (FORMATTER, JSON) if kind == "json" else (FORMATTER, TEXT), given)
 
 
 def _arguments(
-    settings: Settings, sinks: tuple[str, ...], given: Collection[str] | None
+    settings: Settings, sinks: tuple[str, ...], given: Mapping[str, Any] | None
 ) -> dict[str, Any]:
+    if given is None:  # setup(): the parsed values, which the classes take as they are
+        return {o.keyword: getattr(settings, o.name) for o in OPTIONS if o.sink in sinks}
     return {
-        option.keyword: _plain(getattr(settings, option.name))
+        option.keyword: _plain(given[option.name])
         for option in OPTIONS
-        if option.sink in sinks and (given is None or option.name in given)
+        if option.sink in sinks and option.name in given
     }
 
 
 def _plain(value: Any) -> Any:
-    """A tuple as a list and a ``Space`` as its text, so the dict is plain data that JSON or
-    YAML write as they read it."""
-    if isinstance(value, Space):
-        return str(value)
+    """A tuple as a list, so a dict of plain values is one JSON or YAML write as they read it."""
     return list(value) if isinstance(value, tuple) else value
 
 

@@ -63,7 +63,7 @@ def test_small_volume_odd_modes_and_stale_segments_warn(volume: Path) -> None:
     (volume / "app.log.rotate.1234").write_text("{}\n")
     env = _env(DUAL_LOG_PATH=str(volume / "other.log"), DUAL_LOG_KEEP="2")
     done = run("doctor", "--path", str(volume / "app.log"), "--max-bytes", "2MB",
-               "-o", "file_mode=644", "--stale-after", "0", env=env)  # fmt: skip
+               "--file-mode", "644", "--stale-after", "0", env=env)  # fmt: skip
     assert done.returncode == 0, done.stdout
     checks = _lines(done.stdout)
     assert checks["verdict"] == "verdict: OK (3 warning(s))"
@@ -105,6 +105,6 @@ def test_missing_folder_plain_folder_and_bad_options(tmp_path: Path) -> None:
     bad = run("doctor", "--path", str(tmp_path / "app.log"), env=_env(DUAL_LOG_KEEP="many"))
     assert bad.returncode == 1
     assert "invalid keep (from DUAL_LOG_KEEP)='many'" in bad.stdout
-    unknown = run("doctor", "-o", "colour=red", env=_env())
-    assert unknown.returncode == 1
-    assert "unknown option(s) colour" in unknown.stdout
+    unknown = run("doctor", "--colour", "red", env=_env())
+    assert unknown.returncode == 2
+    assert "unrecognized arguments: --colour" in unknown.stderr

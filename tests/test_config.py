@@ -34,7 +34,8 @@ def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_builder_returns_a_plain_dictconfig_dict_for_both_sinks(no_env: None) -> None:
-    """Version 1, loggers kept, dotted classes, root on both handlers; given options written."""
+    """Version 1, loggers kept, dotted classes, root on both handlers; given options written
+    as they were given, for the classes to parse."""
     config = dual_log.logging_config(
         path="/v/app.log", keep=2, stdout_level="WARNING", redact_keys="pin", static_fields="a=b"
     )
@@ -43,11 +44,11 @@ def test_builder_returns_a_plain_dictconfig_dict_for_both_sinks(no_env: None) ->
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
-            "dual_log_text": {"()": "dual_log.TextFormatter", "redact_keys": ["pin"]},
+            "dual_log_text": {"()": "dual_log.TextFormatter", "redact_keys": "pin"},
             "dual_log_json": {
                 "()": "dual_log.JsonFormatter",
-                "static_fields": {"a": "b"},
-                "redact_keys": ["pin"],
+                "static_fields": "a=b",
+                "redact_keys": "pin",
             },
         },
         "handlers": {
@@ -68,13 +69,21 @@ def test_builder_returns_a_plain_dictconfig_dict_for_both_sinks(no_env: None) ->
     }
 
 
-def test_builder_writes_what_the_environment_sets(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A DUAL_LOG_* variable set when the dict is built is written in it, resolved."""
+def test_builder_follows_what_the_environment_sets(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A DUAL_LOG_* variable: the sinks attached follow it when the dict is built, and a
+    handler option is left for the handler to read when it is built."""
     monkeypatch.setenv("DUAL_LOG_MAX_BYTES", "1 MiB")
     monkeypatch.setenv("DUAL_LOG_STDOUT", "false")
-    config = dual_log.logging_config(max_bytes=None)
-    assert config["handlers"]["dual_log_file"]["max_bytes"] == 1024 * 1024
+    config = dual_log.logging_config(path=str(tmp_path / "app.log"), max_bytes=None)
+    assert "max_bytes" not in config["handlers"]["dual_log_file"]
     assert list(config["handlers"]) == config["root"]["handlers"] == ["dual_log_file"]
+    logging.config.dictConfig(config)
+    (handler,) = [h for h in logging.getLogger().handlers if h.get_name() == "dual_log_file"]
+    assert isinstance(handler, dual_log.FileHandler)
+    assert handler.stats()["written"] == 0
+    assert handler._file.max_bytes == 1024 * 1024
 
 
 def test_builder_refuses_unknown_and_bad_options() -> None:
@@ -177,16 +186,25 @@ def test_setup_replaces_the_pair_a_config_dict_attached(log_path: Path) -> None:
 
 
 def test_each_handler_option_is_an_argument_of_its_class() -> None:
-    """Every option OPTIONS gives to a handler or formatter is a keyword argument of it, so
-    adding one there is all the builder and setup() need."""
+    """The handlers' and formatters' keyword arguments are exactly the options the table
+    gives them (and their own few others), so adding one there is all the builder, setup()
+    and dictConfig need."""
     classes = {
-        _settings.FILE: [dual_log.FileHandler],
-        _settings.FORMATTER: [dual_log.TextFormatter, dual_log.JsonFormatter],
-        _settings.JSON: [dual_log.JsonFormatter],
+        dual_log.FileHandler: {_settings.FILE},
+        dual_log.TextFormatter: {_settings.FORMATTER, _settings.TEXT},
+        dual_log.JsonFormatter: {_settings.FORMATTER, _settings.JSON},
     }
-    for option in OPTIONS:
-        for cls in classes.get(option.sink or "", []):
-            assert option.keyword in inspect.signature(cls).parameters, (option.name, cls)
+    # What each class takes beside the table's options: stdlib logging's and its own.
+    own = {
+        dual_log.FileHandler: {"handle_signals"},
+        dual_log.TextFormatter: {"fmt", "datefmt", "style", "validate", "defaults", "escape"},
+        dual_log.JsonFormatter: {"fmt", "datefmt", "style", "validate", "rename_fields",
+                                 "time_field", "kwargs"},
+    }  # fmt: skip
+    for cls, sinks in classes.items():
+        table = {o.keyword for o in OPTIONS if o.sink in sinks}
+        parameters = set(inspect.signature(cls).parameters)
+        assert parameters - own[cls] == table, cls
 
 
 def test_no_core_module_imports_an_integration() -> None:

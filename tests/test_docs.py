@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import dual_log
-from dual_log._options import parse_size
+from dual_log._parsers import parse_size
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()

@@ -19,6 +19,7 @@ from dual_log import _options as _settings
 from dual_log._capture._filters import BUILDER_APPS, Filters
 from dual_log._capture._levels import level_from_word
 from dual_log._capture._nats import parse_server
+from dual_log._parsers import parse_level, parse_size
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -289,7 +290,7 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
             regions=_names(args.region),
             exclude_regions=_names(args.exclude_region),
             builders=args.include_builders,
-            level=_settings.parse_level(args.level, "--level") if args.level else 0,
+            level=parse_level(args.level, "--level") if args.level else 0,
             exclude_levels=tuple(level_from_word(v) for v in _names(args.exclude_level)),
             match=_pattern(args.match, "--match"),
             exclude_match=_pattern(args.exclude_match, "--exclude-match"),
@@ -298,7 +299,7 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
         reconnect_wait=args.reconnect_wait,
         connect_timeout=args.connect_timeout,
         pending_messages=args.pending_messages,
-        pending_bytes=_settings.parse_size(args.pending_bytes, "--pending-bytes"),
+        pending_bytes=parse_size(args.pending_bytes, "--pending-bytes"),
         health_port=args.health_port,
         health_host=args.health_host,
         stop_timeout=args.stop_timeout,

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from dual_log._facts import LEVELS, TIME_LENGTH, level_number, utc_text_of
-from dual_log._options import parse_level
+from dual_log._parsers import parse_level
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator

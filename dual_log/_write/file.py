@@ -12,16 +12,17 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from dual_log import _options as _settings
+from dual_log import _options
 from dual_log._format import records as _records
 from dual_log._format.json import JsonFormatter
+from dual_log._parsers import parse_bool
 from dual_log._report import FaultReport, describe, first_in_process_tree, say
 from dual_log._write import lifecycle as _lifecycle
 from dual_log._write.logfile import LogFile, LowSpace, NotAFile
 from dual_log._write.writer import Writer
 
 if TYPE_CHECKING:
-    from dual_log._options import Space
+    from dual_log._parsers import Space
 
 ENCODING = "utf-8"
 # Lone surrogates (bytes that were not UTF-8) become \udcXX escapes instead of an error.
@@ -110,26 +111,11 @@ class FileHandler(logging.Handler):
         handle_signals: bool | str = False,
     ) -> None:
         super().__init__()
-        options = _settings.resolve(
-            {
-                "path": filename,
-                "max_bytes": max_bytes,
-                "keep": keep,
-                "when": when,
-                "compress": compress,
-                "max_age_days": max_age_days,
-                "min_free": min_free,
-                "queue": queue,
-                "queue_size": queue_size,
-                "queue_timeout": queue_timeout,
-                "flush_interval": flush_interval,
-                "flush_bytes": flush_bytes,
-                "create_dirs": create_dirs,
-                "file_mode": file_mode,
-                "dir_mode": dir_mode,
-            }
-        )
-        signals = _settings.parse_bool(handle_signals, "handle_signals")
+        # The arguments above are the FILE options of the one table (a test holds this
+        # signature to it): resolved there, by their keywords, in one call.
+        arguments = dict(locals())
+        options = _options.resolve_arguments(_options.FILE, arguments)
+        signals = parse_bool(handle_signals, "handle_signals")
         self.path = os.path.abspath(options["path"])
         self._faults = FaultReport(f"the log file {self.path}", self.consequence)
         self._file = LogFile(

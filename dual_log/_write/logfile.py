@@ -53,7 +53,7 @@ from dual_log._facts import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from dual_log._options import Space
+    from dual_log._parsers import Space
 
 # How rotate() copies into gzip: big enough to make few system calls, small enough to
 # keep memory flat whatever the file size.

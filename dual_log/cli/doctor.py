@@ -19,9 +19,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from dual_log._facts import SEGMENT_MARK, STRANDED_AFTER, lock_path
-from dual_log._options import Settings
+from dual_log._options import OPTIONS, Settings
 from dual_log._report import size_text
-from dual_log.cli._common import usage_error
 
 if TYPE_CHECKING:
     import argparse
@@ -93,144 +92,131 @@ def checks(settings: Settings, stale_after: float = STRANDED_AFTER) -> list[Chec
             "ok",
             f"path={path} max_bytes={settings.max_bytes} keep={settings.keep} "
             f"compress={settings.compress} file_mode={settings.file_mode:04o}",
-        )
+        ),
+        _folder_check(folder, settings.create_dirs),
     ]
-    if not os.path.isdir(folder):
-        if os.path.exists(folder):
-            found.append(Check("folder", "fail", f"{folder} is not a folder"))
-        elif settings.create_dirs:
-            found.append(
-                Check(
-                    "folder",
-                    "warn",
-                    f"{folder} does not exist; setup() will create it (create_dirs), on "
-                    "whatever disk holds its parent: is the volume mounted?",
-                )
-            )
-        else:
-            found.append(
-                Check(
-                    "folder",
-                    "fail",
-                    f"{folder} does not exist: is the volume mounted there? (fly.toml: "
-                    f"[[mounts]] destination = '{folder}')",
-                )
-            )
+    if found[-1].verdict != "ok":
         return found
-    found.append(Check("folder", "ok", f"{folder} exists"))
-
-    mount = _mount_point(folder)
-    if mount == "/":
-        found.append(
-            Check(
-                "volume",
-                "warn",
-                f"{folder} is on the root file system, not a mounted volume: the files "
-                "go to the machine's own disk and are lost with it",
-            )
-        )
-    else:
-        found.append(Check("volume", "ok", f"{folder} is on the volume mounted at {mount}"))
-
+    found.append(_volume_check(folder))
     problem = _write_test(folder, settings.file_mode)
-    writable = problem is None
     found.append(
         Check("write", "fail", problem)
         if problem
         else Check("write", "ok", f"this user can create, append to and rename files in {folder}")
     )
-
-    for label, target in (("log file", path), ("lock file", lock_path(path))):
-        if not os.path.lexists(target):
-            found.append(
-                Check(
-                    label,
-                    "ok" if writable else "fail",
-                    f"{target} not there yet; the first write "
-                    + ("creates it" if writable else "cannot create it"),
-                )
-            )
-            continue
-        try:
-            fd = os.open(target, os.O_WRONLY | os.O_APPEND)
-            os.close(fd)
-            found.append(Check(label, "ok", f"{target} opens for appending"))
-        except OSError as exc:
-            found.append(Check(label, "fail", f"cannot open {target}: {exc.strerror or exc}"))
-
+    found += [_file_check(label, target, problem is None) for label, target in
+              (("log file", path), ("lock file", lock_path(path)))]  # fmt: skip
     files = _log_files(folder, name)
+    found += [
+        _space_check(settings, folder, files),
+        _segments_check(files, stale_after),
+        _modes_check([*files, lock_path(path)], settings.file_mode),
+    ]
+    return found
+
+
+def _folder_check(folder: str, create_dirs: bool) -> Check:
+    if os.path.isdir(folder):
+        return Check("folder", "ok", f"{folder} exists")
+    if os.path.exists(folder):
+        return Check("folder", "fail", f"{folder} is not a folder")
+    if create_dirs:
+        return Check(
+            "folder",
+            "warn",
+            f"{folder} does not exist; setup() will create it (create_dirs), on whatever "
+            "disk holds its parent: is the volume mounted?",
+        )
+    return Check(
+        "folder",
+        "fail",
+        f"{folder} does not exist: is the volume mounted there? (fly.toml: [[mounts]] "
+        f"destination = '{folder}')",
+    )
+
+
+def _volume_check(folder: str) -> Check:
+    mount = _mount_point(folder)
+    if mount == "/":
+        return Check(
+            "volume",
+            "warn",
+            f"{folder} is on the root file system, not a mounted volume: the files go to "
+            "the machine's own disk and are lost with it",
+        )
+    return Check("volume", "ok", f"{folder} is on the volume mounted at {mount}")
+
+
+def _file_check(label: str, target: str, writable: bool) -> Check:
+    if not os.path.lexists(target):
+        verdict = "ok" if writable else "fail"
+        what = "creates it" if writable else "cannot create it"
+        return Check(label, verdict, f"{target} not there yet; the first write {what}")
+    try:
+        os.close(os.open(target, os.O_WRONLY | os.O_APPEND))
+    except OSError as exc:
+        return Check(label, "fail", f"cannot open {target}: {exc.strerror or exc}")
+    return Check(label, "ok", f"{target} opens for appending")
+
+
+def _space_check(settings: Settings, folder: str, files: list[str]) -> Check:
+    """Whether the volume holds ``keep`` + 1 files of ``max_bytes`` above ``min_free``;
+    if it cannot hold two, the file rotates sooner (as the writer does), which is said."""
     used = sum(os.stat(f).st_size for f in files if os.path.isfile(f))
     usage = shutil.disk_usage(folder)
-    free = usage.free
-    # min_free (space the log leaves free on the volume) exists in newer Settings: a Space
-    # with bytes_of(total), or a plain byte count; absent, nothing is kept free.
-    min_free: Any = getattr(settings, "min_free", None)
-    keep_free = 0
-    if min_free:
-        keep_free = (
-            int(min_free.bytes_of(usage.total)) if hasattr(min_free, "bytes_of") else int(min_free)
-        )
+    keep_free = settings.min_free.bytes_of(usage.total)
     if settings.max_bytes == 0:
-        found.append(
-            Check(
-                "free space",
-                "warn",
-                f"{size_text(free)} free; max_bytes=0 sets no size limit, so the file grows "
-                "until the volume is full",
-            )
+        return Check(
+            "free space",
+            "warn",
+            f"{size_text(usage.free)} free; max_bytes=0 sets no size limit, so the file "
+            "grows until only min_free is left, then writing pauses",
         )
-    else:
-        need = settings.max_bytes * (settings.keep + 1)
-        detail = (
-            f"{size_text(free)} free + {size_text(used)} used by the log; it needs up to "
-            f"{size_text(need)} (max_bytes x (keep + 1))"
+    need = settings.max_bytes * (settings.keep + 1)
+    detail = (
+        f"{size_text(usage.free)} free + {size_text(used)} used by the log; it needs up to "
+        f"{size_text(need)} (max_bytes x (keep + 1))"
+    )
+    if settings.min_free:
+        detail += f" + {size_text(keep_free)} kept free (min_free={settings.min_free})"
+    usable = usage.total - keep_free
+    if usable < 2 * settings.max_bytes:
+        limit = usable // (2 if settings.keep else 1)
+        detail += (
+            f"; the volume cannot hold two files of max_bytes, so the file rotates at "
+            f"{size_text(limit)}"
         )
-        if min_free:
-            detail += f" + {size_text(keep_free)} kept free (min_free={min_free})"
-        found.append(
-            Check("free space", "ok" if free + used >= need + keep_free else "warn", detail)
-        )
+    enough = usage.free + used >= need + keep_free
+    return Check("free space", "ok" if enough else "warn", detail)
 
+
+def _segments_check(files: list[str], stale_after: float) -> Check:
     segments = [f for f in files if SEGMENT_MARK in os.path.basename(f)]
     stale = [f for f in segments if os.stat(f).st_ctime <= time.time() - stale_after]
-    if stale:
-        found.append(
-            Check(
-                "segments",
-                "warn",
-                f"{', '.join(os.path.basename(f) for f in stale)}: left by a rotation that "
-                "was interrupted; its records are there (dual-log cat reads them)",
-            )
-        )
-    else:
-        found.append(Check("segments", "ok", "no segment left by an interrupted rotation"))
+    if not stale:
+        return Check("segments", "ok", "no segment left by an interrupted rotation")
+    return Check(
+        "segments",
+        "warn",
+        f"{', '.join(os.path.basename(f) for f in stale)}: left by a rotation that was "
+        "interrupted; its records are there (dual-log cat reads them)",
+    )
 
+
+def _modes_check(targets: list[str], file_mode: int) -> Check:
     modes = []
-    for target in [*files, lock_path(path)]:
+    for target in targets:
         try:
             info = os.stat(target)
         except OSError:
             continue
         if stat.S_ISREG(info.st_mode):
             modes.append((os.path.basename(target), stat.S_IMODE(info.st_mode)))
-    odd = [f"{n} {m:04o}" for n, m in modes if m != settings.file_mode]
+    odd = [f"{n} {m:04o}" for n, m in modes if m != file_mode]
     if odd:
-        found.append(
-            Check(
-                "file modes",
-                "warn",
-                f"{', '.join(odd)}; file_mode is {settings.file_mode:04o}",
-            )
-        )
-    else:
-        found.append(
-            Check(
-                "file modes",
-                "ok",
-                f"{len(modes)} file(s), all {settings.file_mode:04o}" if modes else "no file yet",
-            )
-        )
-    return found
+        return Check("file modes", "warn", f"{', '.join(odd)}; file_mode is {file_mode:04o}")
+    text = f"{len(modes)} file(s), all {file_mode:04o}" if modes else "no file yet"
+    return Check("file modes", "ok", text)
 
 
 def add_parser(
@@ -244,9 +230,6 @@ def add_parser(
         "variables > defaults) and check the log folder. One line per check, then a verdict; "
         "exit status 1 when a check failed.",
     )
-    parser.add_argument("--path", help="the log file (default: DUAL_LOG_PATH, else /logs/app.log)")
-    parser.add_argument("--max-bytes", help="as setup(max_bytes=...)")
-    parser.add_argument("--keep", help="as setup(keep=...)")
     parser.add_argument(
         "--stale-after",
         type=float,
@@ -254,26 +237,26 @@ def add_parser(
         metavar="SECONDS",
         help="a rotation segment older than this was left by an interrupted rotation (60)",
     )
-    parser.add_argument(
-        "-o",
-        "--option",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="any other setup() option, e.g. -o compress=true",
+    options = parser.add_argument_group(
+        "setup()'s options",
+        "each as setup() takes it; default its DUAL_LOG_* variable, else its default",
     )
+    for option in OPTIONS:
+        options.add_argument(
+            f"--{option.name.replace('_', '-')}",
+            dest=option.name,
+            metavar="VALUE",
+            help=f"{option.doc.replace('`', '')} ({option.env}; default {option.shown})".replace(
+                "%", "%%"
+            ),
+        )
     return parser
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run ``dual-log doctor`` with parsed ``args``; its exit status."""
-    options: dict[str, Any] = {"path": args.path, "max_bytes": args.max_bytes, "keep": args.keep}
-    for item in args.option:
-        name, sep, value = item.partition("=")
-        if not sep:
-            usage_error(parser, f"-o {item!r}: give NAME=VALUE, e.g. -o compress=true")
-        options[name.strip()] = value
-    return report(options, stale_after=args.stale_after)
+    given = {option.name: getattr(args, option.name) for option in OPTIONS}
+    return report(given, stale_after=args.stale_after)
 
 
 def report(options: dict[str, Any], *, stale_after: float = STRANDED_AFTER) -> int:
