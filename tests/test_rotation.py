@@ -118,11 +118,11 @@ def test_segment_left_by_an_interrupted_rotation_is_reported_once(
     log_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An old app.log.rotate.<n> (a rotation killed half-way) is named on stderr, once."""
-    from dual_log._write import logfile as _logfile
+    from dual_log._write import rotation
 
     stranded = log_path.parent / "app.log.rotate.8812"
     stranded.write_text('{"message": "kept aside"}\n')
-    monkeypatch.setattr(_logfile, "STRANDED_AFTER", -1.0)  # as if its inode were a minute old
+    monkeypatch.setattr(rotation, "STRANDED_AFTER", -1.0)  # as if its inode were a minute old
     handler = dual_log.FileHandler(log_path, queue=False)
     _fill(handler, 3)
     handler.close()

@@ -18,7 +18,8 @@ from dual_log._format.json import JsonFormatter
 from dual_log._parsers import parse_bool
 from dual_log._report import FaultReport, describe, first_in_process_tree, say
 from dual_log._write import lifecycle as _lifecycle
-from dual_log._write.logfile import LogFile, LowSpace, NotAFile
+from dual_log._write.logfile import LogFile, NotAFile
+from dual_log._write.room import LowSpace
 from dual_log._write.writer import Writer
 
 if TYPE_CHECKING:

@@ -33,46 +33,20 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import gzip
 import os
-import shutil
 import stat
 import threading
 import time
 from typing import TYPE_CHECKING
 
-from dual_log._facts import (
-    GZ,
-    STRANDED_AFTER,
-    is_segment_of,
-    lock_path,
-    rotated_path,
-    rotation_number,
-)
+from dual_log._facts import lock_path
+from dual_log._write.room import Room
+from dual_log._write.rotation import Rotation
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from dual_log._parsers import Space
-
-# How rotate() copies into gzip: big enough to make few system calls, small enough to
-# keep memory flat whatever the file size.
-_COPY_CHUNK = 1 << 20
-# Periods of time rotation, aligned to UTC; 1970-01-01 was a Thursday (weekday 3).
-_PERIODS = {"S": 1, "M": 60, "H": 3600, "D": 86400, "MIDNIGHT": 86400}
-_DAY = 86400
-_EPOCH_WEEKDAY = 3
-
-
-class LowSpace(OSError):
-    """Writing would leave less than ``min_free`` on the volume."""
-
-    def __init__(self, folder: str, free: int, needed: int) -> None:
-        super().__init__(
-            errno.ENOSPC,
-            f"only {free} bytes free on the volume, and min_free keeps {needed}",
-            folder,
-        )
 
 
 class NotAFile(OSError):
@@ -93,22 +67,6 @@ class Busy(OSError):
 
     def __init__(self, path: str) -> None:
         super().__init__(errno.EWOULDBLOCK, "its lock did not come free in time", path)
-
-
-def period_start(when: str, now: float) -> float:
-    """The start, in UTC, of the rotation period of ``when`` that holds ``now``."""
-    if when in _PERIODS:
-        length = _PERIODS[when]
-        return now - now % length
-    day = now - now % _DAY
-    weekday = (int(day // _DAY) + _EPOCH_WEEKDAY) % 7
-    return day - ((weekday - int(when[1])) % 7) * _DAY
-
-
-def period_end(when: str, now: float) -> float:
-    """The start of the next rotation period after ``now``."""
-    start = period_start(when, now)
-    return start + (7 * _DAY if when.startswith("W") else _PERIODS[when])
 
 
 class LogFile:
@@ -166,22 +124,38 @@ class LogFile:
         self.file_mode = file_mode
         self.create_dirs = create_dirs
         self.dir_mode = dir_mode
-        self._on_rotation_failed = on_rotation_failed
-        self._on_small_volume = on_small_volume
-        self._rotation_failing = False
-        # What the volume can hold (see _measure_volume): the size the file rotates at,
-        # and the longest line that could ever fit on it.
-        self._limit = max_bytes
-        self._capacity = 1 << 62
+        self.rotation = Rotation(
+            path,
+            keep=keep,
+            when=when,
+            compress=compress,
+            max_age_days=max_age_days,
+            file_mode=file_mode,
+            on_failed=on_rotation_failed,
+        )
+        self.room = Room(
+            self.folder,
+            max_bytes=max_bytes,
+            keep=keep,
+            min_free=min_free,
+            on_small_volume=on_small_volume,
+        )
         self._fd = -1
         self._lock_fd = -1
         self._identity: tuple[int, int] | None = None
         self._end = -1  # where this process's last write ended, if it is the file's end
         self._landing: tuple[int, int, int] | None = None  # a write under way
-        self._next_boundary = 0.0
         self._lock = threading.Lock()
         self.rotations = 0
-        self.refused = 0
+
+    @property
+    def refused(self) -> int:
+        """Lines refused as longer than the volume could ever hold (see ``Room``)."""
+        return self.room.refused
+
+    @refused.setter
+    def refused(self, count: int) -> None:
+        self.room.refused = count
 
     # Public -------------------------------------------------------------------------
 
@@ -287,20 +261,8 @@ class LogFile:
         self._close()
 
     def stranded(self) -> list[str]:
-        """Segments (``app.log.rotate.<n>``) left aside by a rotation that was killed.
-
-        concurrent-log-handler (and dual_log before it owned its rotation) renames the
-        live file to such a name during a rotation; one that has not changed for
-        ``STRANDED_AFTER`` seconds belongs to no rotation still going on.
-        """
-        cutoff = time.time() - STRANDED_AFTER
-        found = []
-        for name in self._listdir():
-            if is_segment_of(name, self.name):
-                with contextlib.suppress(OSError):
-                    if os.stat(os.path.join(self.folder, name)).st_ctime < cutoff:
-                        found.append(os.path.join(self.folder, name))
-        return sorted(found)
+        """Segments a rotation that was killed left aside (see ``Rotation.stranded``)."""
+        return self.rotation.stranded()
 
     # Opening ------------------------------------------------------------------------
 
@@ -315,7 +277,7 @@ class LogFile:
             self._fd = self._open_file(self.path, os.O_RDWR | os.O_APPEND)
             info = os.fstat(self._fd)
             self._identity = (info.st_dev, info.st_ino)
-            self._measure_volume()  # a volume mounted anew may differ
+            self.room.measure()  # a volume mounted anew may differ
 
     def _open_file(self, path: str, flags: int) -> int:
         # O_NONBLOCK: a path that links to a FIFO with no reader fails at once instead
@@ -381,18 +343,17 @@ class LogFile:
                 raise _LockMoved
             size = info.st_size
             regular = stat.S_ISREG(info.st_mode)
-            if regular and self.when and size and self._time_to_rotate(info.st_mtime):
+            if regular and size and self.rotation.due_by_time(info.st_mtime):
                 size = self._rotate()
             # Unless the file ends where this process's last write ended, look at its
             # last byte: a process killed mid-write may have left a line unfinished.
             if regular and size and size != self._end and os.pread(self._fd, 1, size - 1) != b"\n":
                 size += self._write(b"\n")  # a record cut short by a killed process
             total = sum(map(len, lines))
-            if regular and total > self._capacity:  # rare: only then look at each line
-                total = self._refuse_oversized(lines)
-            if not regular or (
-                (not self._limit or size + total <= self._limit) and self._room(total)
-            ):
+            room = self.room
+            if regular and total > room.capacity:  # rare: only then look at each line
+                total = room.refuse_oversized(lines)
+            if not regular or ((not room.limit or size + total <= room.limit) and room.fits(total)):
                 # The common case, in a few C calls: the writer thread holds the GIL for
                 # as short a time as it can, so it seldom makes the caller wait. A device
                 # has no size to rotate at, and no volume to keep space on.
@@ -402,11 +363,11 @@ class LogFile:
                 count, group = self._fit(lines, size)
                 if not count:
                     size = self._rotate()
-                    if not self._rotation_failing:
+                    if not self.rotation.failing:
                         continue
                     # The rename failed (said once): the file grows past its limit.
                     count, group = len(lines), sum(map(len, lines))
-                count, group = self._make_room(lines, count, group)
+                count, group = room.make(lines, count, group, self.rotation.rotated())
                 if count:
                     self._write_lines(lines, count, size, group, regular=True)
                     size += group
@@ -417,11 +378,12 @@ class LogFile:
     def _fit(self, lines: list[bytes], size: int) -> tuple[int, int]:
         """How many of ``lines`` (and their bytes) the live file, at ``size``, takes before
         it must rotate; an empty file takes at least one line, however long."""
-        if not self._limit:
+        limit = self.room.limit
+        if not limit:
             return len(lines), sum(map(len, lines))
         count = group = 0
         for line in lines:
-            if size + group + len(line) > self._limit and (size or count):
+            if size + group + len(line) > limit and (size or count):
                 break
             count += 1
             group += len(line)
@@ -490,188 +452,24 @@ class LogFile:
             raise OSError(errno.EIO, "the file took no bytes", self.path)
         return written
 
-    # Free space -----------------------------------------------------------------------
-
-    def _volume(self) -> tuple[int, int] | None:
-        """The volume's free bytes and the bytes ``min_free`` keeps; None when not asked.
-
-        Asked of the file system for every batch, never cached: the database beside the
-        logs takes space at its own pace.
-        """
-        if not self.min_free:
-            return None
-        try:
-            vfs = os.statvfs(self.folder)
-        except OSError:  # a file system that cannot say: write, as without the option
-            return None
-        keep = self.min_free.bytes_of(vfs.f_frsize * vfs.f_blocks)
-        return vfs.f_frsize * vfs.f_bavail, keep
-
-    def _room(self, needed: int) -> bool:
-        """Whether ``needed`` bytes can be written without going below ``min_free``."""
-        volume = self._volume()
-        return volume is None or volume[0] - needed >= volume[1]
-
-    def _make_room(self, lines: list[bytes], count: int, group: int) -> tuple[int, int]:
-        """Make room for the first ``count`` of ``lines`` (``group`` bytes) above ``min_free``.
-
-        Rotated files go, oldest first; never the live file, which holds the newest
-        records: on a volume that something else (a database) fills, the logs pause
-        rather than lose them. Returns how many lines fit then, and their bytes.
-
-        Raises:
-            LowSpace: not even the first line fits now; it may once space is freed.
-        """
-        volume = self._volume()
-        if volume is None or volume[0] - group >= volume[1]:
-            return count, group
-        free, keep = volume
-        for _, path in reversed(self._rotated()):  # the oldest first
-            with contextlib.suppress(OSError):
-                free += os.stat(path).st_size
-                os.remove(path)
-            if free - group >= keep:
-                return count, group
-        vfs = os.statvfs(self.folder)
-        room = vfs.f_frsize * vfs.f_bavail - keep
-        fits = taken = 0
-        for line in lines[:count]:
-            if taken + len(line) > room:
-                break
-            fits += 1
-            taken += len(line)
-        if not fits:
-            raise LowSpace(self.folder, vfs.f_frsize * vfs.f_bavail, keep)
-        return fits, taken
-
-    def _measure_volume(self) -> None:
-        """Work out, when the file is opened, what its volume can hold: the size the file
-        rotates at (``_limit``) and the longest line that could ever fit (``_capacity``).
-
-        ``max_bytes`` is the limit unless the volume cannot hold two such files above
-        ``min_free``: then half of what it can hold (all of it with ``keep=0``, which
-        empties the file instead of rotating it), so the file never fills the volume
-        unable to grow or rotate. Rotated files beyond the first then make room for the
-        newest, oldest first, as ``min_free`` deletes them anyway.
-        """
-        self._limit, self._capacity = self.max_bytes, 1 << 62
-        try:
-            vfs = os.statvfs(self.folder)
-        except OSError:
-            return
-        total = vfs.f_frsize * vfs.f_blocks
-        if not total:  # a file system that does not say (some network ones)
-            return
-        self._capacity = total - (self.min_free.bytes_of(total) if self.min_free else 0)
-        limit = max(1, self._capacity // (2 if self.keep else 1))
-        if self.max_bytes and limit < self.max_bytes:
-            self._limit = limit
-            if self._on_small_volume is not None:
-                self._on_small_volume(limit)
-
-    def _refuse_oversized(self, lines: list[bytes]) -> int:
-        """Take off ``lines`` those longer than the volume could ever hold, counting them
-        in ``refused``: held, they would wait for ever and keep every line behind them
-        waiting too. Returns the bytes left."""
-        kept = [line for line in lines if len(line) <= self._capacity]
-        self.refused += len(lines) - len(kept)
-        lines[:] = kept
-        return sum(map(len, kept))
-
     # Rotation -----------------------------------------------------------------------
 
-    def _time_to_rotate(self, mtime: float) -> bool:
-        assert self.when is not None
-        now = time.time()
-        if now < self._next_boundary:
-            return False
-        self._next_boundary = period_end(self.when, now)
-        # The file was last written in an earlier period: nobody has rotated it yet.
-        return mtime < period_start(self.when, now)
-
     def _rotate(self) -> int:
-        """Rotate the live file now (lock held); return the size of the file written next."""
+        """Rotate the live file now (lock held); return the size of the file written next.
+
+        With ``keep=0`` the file is emptied in place; if the rename fails (said once by the
+        rotation), the file goes on growing and its size is returned.
+        """
         if self.keep == 0:
             os.ftruncate(self._fd, 0)
             self.rotations += 1
             return 0
-        try:
-            self._shift()
-            os.rename(self.path, rotated_path(self.path, 1))
-        except OSError as exc:
-            # The file cannot be renamed (a folder that refuses it): it goes on growing.
-            if not self._rotation_failing and self._on_rotation_failed is not None:
-                self._on_rotation_failed(exc)
-            self._rotation_failing = True
+        if not self.rotation.rename_live():
             return os.fstat(self._fd).st_size
-        if self._rotation_failing and self._on_rotation_failed is not None:
-            self._on_rotation_failed(None)
-        self._rotation_failing = False
         self.rotations += 1
         self._follow_path()
-        if self.compress:
-            self._gzip(rotated_path(self.path, 1))
-        self._prune()
+        self.rotation.finish()
         return 0
-
-    def _shift(self) -> None:
-        """``app.log.N`` becomes ``.N+1``, oldest first; one at ``keep`` or past it goes.
-
-        One listing of the folder, not a look-up per possible number: ``keep`` may be
-        in the thousands.
-        """
-        for number, path in reversed(self._rotated()):
-            gz = path.endswith(GZ)
-            if number >= self.keep:
-                with contextlib.suppress(FileNotFoundError):  # another process pruned it
-                    os.remove(path)
-                continue
-            # Never leave both app.log.3 and app.log.3.gz.
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(rotated_path(self.path, number + 1, gz=not gz))
-            os.rename(path, rotated_path(self.path, number + 1, gz=gz))
-
-    def _gzip(self, source: str) -> None:
-        target = source + ".gz"
-        partial = f"{target}.{os.getpid()}.tmp"
-        try:
-            with open(source, "rb") as plain:
-                fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-                with open(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as packed:
-                    shutil.copyfileobj(plain, packed, _COPY_CHUNK)
-                    os.fchmod(fd, self.file_mode)
-                info = os.stat(source)
-            os.utime(partial, (info.st_atime, info.st_mtime))  # its age is the log's age
-            os.rename(partial, target)
-            os.remove(source)
-        except OSError:
-            # A full disk mid-compression: app.log.1 stays as it is, uncompressed, and
-            # readers take it as it is. Nothing is lost.
-            with contextlib.suppress(OSError):
-                os.remove(partial)
-
-    def _rotated(self) -> list[tuple[int, str]]:
-        """Rotated files with their numbers, newest first: ``app.log.1(.gz)``, ..."""
-        numbered: list[tuple[int, str]] = []
-        for name in self._listdir():
-            number = rotation_number(name, self.name)
-            if number is not None:
-                numbered.append((number, os.path.join(self.folder, name)))
-        return sorted(numbered)
-
-    def _prune(self) -> None:
-        """Delete rotated files beyond ``keep`` (after a smaller ``keep``) or too old."""
-        cutoff = None if self.max_age_days is None else time.time() - self.max_age_days * _DAY
-        for number, path in self._rotated():
-            with contextlib.suppress(OSError):  # another process may delete it first
-                if number > self.keep or (cutoff is not None and os.stat(path).st_mtime < cutoff):
-                    os.remove(path)
-
-    def _listdir(self) -> list[str]:
-        try:
-            return os.listdir(self.folder)
-        except OSError:
-            return []
 
 
 def _same_file(fd: int, path: str) -> bool:
