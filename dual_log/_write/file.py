@@ -18,8 +18,8 @@ from dual_log._format.json import JsonFormatter
 from dual_log._parsers import parse_bool
 from dual_log._report import FaultReport, describe, first_in_process_tree, say
 from dual_log._write import lifecycle as _lifecycle
-from dual_log._write.logfile import LogFile, NotAFile
-from dual_log._write.room import LowSpace
+from dual_log._write.hints import explain
+from dual_log._write.logfile import LogFile
 from dual_log._write.writer import Writer
 
 if TYPE_CHECKING:
@@ -309,57 +309,4 @@ class FileHandler(logging.Handler):
 
     def _hint(self, error: BaseException) -> str:
         """Why ``error`` happened, as far as the folder can tell, for the stderr line."""
-        folder = os.path.dirname(self.path)
-        if not isinstance(error, OSError):
-            return " That is a fault of dual_log's own: please report it."
-        if isinstance(error, NotAFile):
-            return (
-                f" {self.path} is {error.kind}: the file sink writes regular files only. "
-                "Remove it, or set another path."
-            )
-        if isinstance(error, LowSpace):
-            return (
-                f" Writing pauses rather than take the volume's last free space "
-                f"(min_free={self._file.min_free}); rotated files were deleted first."
-            )
-        code = getattr(error, "errno", None)
-        blocker = _file_in_the_way(folder)
-        if blocker is not None:
-            return f" {blocker} is a file, not a folder: the log's folder cannot be there."
-        if code in (errno.ENOENT, errno.ENOTDIR) and not os.path.isdir(folder):
-            if self._file.create_dirs:
-                return f" The folder {folder} is missing and could not be created."
-            return (
-                f" The folder {folder} does not exist: is the volume mounted? "
-                "(dual_log does not create it unless create_dirs=True.)"
-            )
-        if code == errno.EROFS:
-            return " The volume is mounted read-only."
-        if code == errno.ENOSPC:
-            return " The volume is full."
-        if code == errno.EISDIR:
-            return f" {self.path} is a folder now."
-        if code in (errno.EACCES, errno.EPERM):
-            if not os.access(folder, os.W_OK | os.X_OK):
-                return f" This process (uid {os.geteuid()}) cannot create files in {folder}."
-            name = getattr(error, "filename", None)
-            return f" This process (uid {os.geteuid()}) may not write {name or self.path}."
-        if code == errno.ENXIO:
-            return (
-                f" {self.path} leads to a socket, or to a device that is not there: the "
-                "file sink writes regular files only."
-            )
-        return ""
-
-
-def _file_in_the_way(folder: str) -> str | None:
-    """The first part of ``folder`` that exists and is not a folder, if any."""
-    path = folder
-    while path and not os.path.exists(path):
-        parent = os.path.dirname(path)
-        if parent == path:
-            return None
-        path = parent
-    if path and os.path.exists(path) and not os.path.isdir(path):
-        return path
-    return None
+        return explain(error, self.path, self._file.create_dirs, self._file.min_free)

@@ -11,10 +11,7 @@ from typing import TYPE_CHECKING
 
 from dual_log._format.text import TextFormatter
 from dual_log._report import FaultReport, say
-
-# At interpreter exit, the longest a record waits for the handler's lock: a daemon thread
-# frozen by the shutdown while it wrote may hold it for ever.
-LATE_WAIT = 0.25
+from dual_log._write.late import LATE_WAIT
 
 # Every stdout sink of this process, for dual_log.stats().
 live: weakref.WeakSet[StdoutHandler] = weakref.WeakSet()

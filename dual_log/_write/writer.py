@@ -21,13 +21,7 @@ exit, when daemon threads may have been frozen holding a lock, every wait is bou
 An exception of dual_log's own in the writer thread is said, counted in ``errors``, and
 the writer goes on with its lines held, as for a failing file.
 
-Lines are dropped only when ``size`` of them wait, queued or held. If the writer is
-healthy, the log call first waits up to ``timeout`` for room (a burst slowed, not lost);
-if the file is failing, or that wait ran out, the *oldest queued* line is dropped to
-make room. For a post-mortem, the records that count are the first ones of the fault,
-which the writer already holds and keeps, and the newest, which show how it ended; the
-middle of a long outage is what goes. The first drop is said on stderr, and so is the
-moment the queue has room again, with the number dropped meanwhile.
+Lines are dropped only when the queue is full: see ``overflow``.
 """
 
 from __future__ import annotations
@@ -42,7 +36,9 @@ from itertools import repeat, starmap
 from typing import TYPE_CHECKING
 
 from dual_log._report import describe, say, where
+from dual_log._write.late import LATE_WAIT, LateWrites
 from dual_log._write.logfile import Busy
+from dual_log._write.overflow import Overflow
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -54,9 +50,6 @@ if TYPE_CHECKING:
 # is written within seconds, long enough that a dead one costs almost nothing.
 FIRST_RETRY = 0.25
 LAST_RETRY = 5.0
-# At interpreter exit, the longest a log call waits for a lock: a daemon thread frozen by
-# the shutdown may hold it for ever.
-LATE_WAIT = 0.25
 # How long close() waits for a start of the writer thread under way (see close()).
 _START_WAIT = 1.0
 _STOP = object()
@@ -99,7 +92,6 @@ class Writer:
         self.report = report
         self.hint = hint
         self.written = 0
-        self.dropped = 0
         self.lost = 0
         self.errors = 0
         self._reset()
@@ -119,16 +111,17 @@ class Writer:
         self._start_lock = threading.Lock()
         self._here_lock = threading.RLock()
         self._writing = False
-        self._count_lock = threading.RLock()
-        self._dropping = 0
-        self._stalled = False
+        self.overflow = Overflow(self.report.sink, size=self.size, timeout=self.timeout)
         self._retry_at = 0.0
         self._delay = 0.0
-        self._episode_dropped = 0
         self._abandoned = False  # a lock held by a thread the interpreter's exit froze
-        self._late_wait = LATE_WAIT  # what is left of the wait allowed at exit
-        self._late_said = False
+        self._late = LateWrites(self.file, self.report.sink)
         self._errors_said: set[str] = set()
+
+    @property
+    def dropped(self) -> int:
+        """Lines dropped because the queue was full."""
+        return self.overflow.dropped
 
     @property
     def pending(self) -> int:
@@ -141,7 +134,8 @@ class Writer:
         """Queue ``line`` (ending in ``b"\\n"``) for the file; never raises, never blocks long."""
         lines = self._lines
         if len(lines) + len(self._held) >= self.size:
-            self._make_room()
+            healthy = self.threaded and not self.report.failing
+            self.overflow.make_room(lines, self._held, wait=healthy, hurry=self._hurry)
         lines.append(line)
         if not self.threaded or (self._thread is None and not self._start()):
             self._write_here()
@@ -158,36 +152,6 @@ class Writer:
         """
         if self._lines and not self._woken and self.threaded:
             self._hurry()
-
-    def _make_room(self) -> None:
-        if self.threaded and not self.report.failing and not self._stalled and self.timeout > 0:
-            self._hurry()
-            deadline = time.monotonic() + self.timeout
-            while len(self._lines) + len(self._held) >= self.size:
-                if time.monotonic() >= deadline:
-                    self._stalled = True
-                    break
-                time.sleep(0.0005)
-            else:
-                return
-        try:
-            oldest = self._lines.popleft()
-        except IndexError:  # the writer took them meanwhile
-            return
-        if isinstance(oldest, threading.Event):
-            oldest.set()  # a flush waiting for lines that are gone now
-            return
-        with self._count_lock:
-            self.dropped += 1
-            self._dropping += 1
-            self._episode_dropped += 1
-            first = self._dropping == 1
-        if first:
-            say(
-                f"the queue for {self.report.sink} is full ({self.size} records): the oldest "
-                "queued records are dropped and counted until it has room. They still go to "
-                "stdout."
-            )
 
     def _hurry(self) -> None:
         self._woken = True
@@ -252,39 +216,12 @@ class Writer:
             self._writing = False
 
     def _write_late(self, lines: list[bytes]) -> None:
-        """At interpreter exit, with a lock of this file held by a thread the shutdown froze.
-
-        That thread never runs again, so ``lines`` go through a second ``LogFile`` on the
-        same path, with descriptors and a lock of its own, as another process's would.
-        All such writes together wait at most ``LATE_WAIT`` for the file's lock; what
-        cannot be written then is counted as missed and said, once.
-        """
+        """At interpreter exit, with a lock of this file held by a thread the shutdown froze:
+        ``lines`` are written another way, or counted as missed (see ``late``)."""
         self._abandoned = True
-        if not lines:
-            return
-        before = len(lines)
-        started = time.monotonic()
-        twin = self.file.twin()
-        error: BaseException | None
-        try:
-            error = twin.append(lines, wait=self._late_wait)
-        except Exception as exc:  # a bug of dual_log's own; nothing else is left to try
-            error = exc
-        finally:
-            twin.close()
-            self._late_wait = max(0.0, self._late_wait - (time.monotonic() - started))
-        self.written += before - len(lines)
-        if not lines:
-            return
-        self.lost += len(lines)
-        if not self._late_said:
-            self._late_said = True
-            say(
-                f"{len(lines)} records logged during interpreter shutdown could not be "
-                f"written to {self.report.sink}: a thread the shutdown stopped holds its "
-                f"lock ({describe(error) if error else 'busy'}). They are counted as missed."
-            )
-        lines.clear()
+        written, lost = self._late.write(lines)
+        self.written += written
+        self.lost += lost
 
     def _take_queued(self) -> list[bytes]:
         """Everything queued, markers left out (a flush at exit waits for nothing)."""
@@ -401,7 +338,7 @@ class Writer:
                 marker.set()
             markers.clear()
         if not self._held:
-            self._after_drop()
+            self.overflow.has_room(len(lines))
         return None if stop else taken >= self.batch
 
     def _attempt(self, *, late: bool = False) -> None:
@@ -425,7 +362,7 @@ class Writer:
         self._delay = min(max(self._delay * 2, FIRST_RETRY), LAST_RETRY)
         self._retry_at = time.monotonic() + self._delay
         if not self.report.failing:
-            self._episode_dropped = 0
+            self.overflow.fault_started()
         self.report.failed(error, 0, self.hint(error))
 
     def _refused(self) -> int:
@@ -444,23 +381,11 @@ class Writer:
     def _recovered(self, count: int) -> None:
         self._delay = 0.0
         self._retry_at = 0.0
-        with self._count_lock:
-            dropped, self._episode_dropped = self._episode_dropped, 0
+        dropped = self.overflow.fault_ended()
         detail = f"{count} records held meanwhile are written now"
         if dropped:
             detail += f"; {dropped} were dropped because the queue was full"
         self.report.succeeded(detail)
-
-    def _after_drop(self) -> None:
-        if (self._stalled or self._dropping) and len(self._lines) < self.size // 2:
-            self._stalled = False
-            with self._count_lock:
-                dropped, self._dropping = self._dropping, 0
-            if dropped:
-                say(
-                    f"the queue for {self.report.sink} has room again; "
-                    f"{dropped} records were dropped meanwhile."
-                )
 
     def _finish(self) -> None:
         """At close: what a failing file still holds is given up and counted.
@@ -558,5 +483,5 @@ class Writer:
 
     def after_fork_in_child(self) -> None:
         """Forget the parent's lines and thread: the parent writes what it queued."""
-        self.written = self.dropped = self.lost = 0
+        self.written = self.lost = self.errors = 0
         self._reset()
