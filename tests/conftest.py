@@ -38,6 +38,7 @@ def _restore_logging() -> object:
     _lifecycle._previous.clear()
     _lifecycle._claims.clear()
     _lifecycle._unowned = False
+    _lifecycle._watch.stop()
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ import time
 from typing import TYPE_CHECKING
 
 from dual_log._report import describe, say
+from dual_log._write.threads import start_without_signals
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,8 +67,8 @@ class Syncer:
         self._thread.daemon = True
 
     def start(self) -> None:
-        """Start the rounds."""
-        self._thread.start()
+        """Start the rounds (in a thread that leaves the process's signals to the loop)."""
+        start_without_signals(self._thread)
 
     def stop(self) -> None:
         """End the rounds with a last one, and close the descriptors held."""

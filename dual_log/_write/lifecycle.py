@@ -33,6 +33,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from dual_log import _report
+from dual_log._write.signal_watch import SignalWatch
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -56,6 +57,9 @@ _unowned = False
 # meanwhile (see closing()).
 _closing = 0
 _deferred: list[tuple[int, FrameType | None, Any]] = []
+# How many times the signal handler has run: the watcher sends a signal again when it has
+# not (see signal_watch).
+_handled = 0
 
 
 class _Anchor:
@@ -96,6 +100,7 @@ def _close_at_multiprocessing_exit(anchor: object = None) -> None:
 def _after_fork_in_child() -> None:
     global _lock
     _lock = threading.Lock()
+    _watch.after_fork_in_child()
     for handler in list(_live):
         handler.after_fork_in_child()
     util = sys.modules.get("multiprocessing.util")
@@ -162,6 +167,7 @@ def install_signal_handlers(owner: object = None) -> bool:
             continue
         _previous[signum] = current
         signal.signal(signum, _on_signal)
+    _watch.start()
     return True
 
 
@@ -184,9 +190,12 @@ def uninstall_signal_handlers() -> None:
         if signal.getsignal(signum) is _on_signal:
             signal.signal(signum, previous)
         del _previous[signum]
+    _watch.stop()
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
+    global _handled
+    _handled += 1
     # Read now: the close under way may put the previous handlers back meanwhile.
     previous = _previous.get(signum, signal.SIG_DFL)
     if _closing:
@@ -209,3 +218,9 @@ def _pass_on(signum: int, frame: FrameType | None, previous: Any) -> None:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
     # SIG_IGN: the application chose to ignore it; so do we, after flushing.
+
+
+# Sends a signal caught but not handled again to the main thread (see signal_watch).
+_watch = SignalWatch(
+    SIGNALS, lambda: _handled, lambda signum: signal.getsignal(signum) is _on_signal
+)

@@ -39,6 +39,7 @@ from dual_log._report import describe, say, where
 from dual_log._write.late import LATE_WAIT, LateWrites
 from dual_log._write.logfile import Busy
 from dual_log._write.overflow import Overflow
+from dual_log._write.threads import start_without_signals
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -174,7 +175,7 @@ class Writer:
                 return False
             thread = threading.Thread(target=self._run, name="dual_log-writer", daemon=True)
             try:
-                thread.start()
+                start_without_signals(thread)
             except RuntimeError:  # "can't create new thread at interpreter shutdown"
                 return False
             self._thread = thread

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -156,3 +157,78 @@ def test_a_signal_handler_that_logs_while_the_writer_thread_starts(
     assert len(alarm_ids(ids)) == report["alarms"] > 0
     assert max(ids.values()) == 1
     assert "RecursionError" not in stderr
+
+
+CAUGHT_ELSEWHERE = r"""
+import logging, multiprocessing, signal, sys, threading, time
+import dual_log
+
+dual_log.setup(path=sys.argv[1], stdout=False)
+log = logging.getLogger("blocked")
+for n in range(100):
+    log.info("record %d", n)
+ready = threading.Event()
+
+def catch_it_here():
+    # A thread of the application's own, which blocks no signal: Python's C handler runs
+    # here, and the main thread, blocked in a lock nothing interrupts, never learns of it.
+    ready.wait()
+    time.sleep(0.2)
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+threading.Thread(target=catch_it_here, daemon=True).start()
+lock = multiprocessing.Lock()
+lock.acquire()
+ready.set()
+lock.acquire()  # for ever, as a Pool worker waits for a task
+"""
+
+
+def test_a_signal_caught_by_another_thread_still_reaches_the_handler(tmp_path: Path) -> None:
+    """SIGTERM caught while the main thread waits in a lock: the main thread is woken, the
+    records are written, and SIGTERM ends the process (it waited for ever)."""
+    path = tmp_path / "app.log"
+    done = subprocess.run(
+        [sys.executable, "-c", CAUGHT_ELSEWHERE, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == -signal.SIGTERM, done.stderr
+    records, torn = read_records(path)
+    assert torn == []
+    assert [r["message"] for r in records] == [f"record {n}" for n in range(100)]
+
+
+THREADS = r"""
+import logging, sys, threading
+import dual_log
+
+dual_log.setup(path=sys.argv[1], stdout=False)
+logging.getLogger("threads").info("starts the writer")
+for thread in threading.enumerate():
+    if thread.name.startswith("dual_log"):
+        with open(f"/proc/self/task/{thread.native_id}/status") as status:
+            mask = next(line for line in status if line.startswith("SigBlk:"))
+        print(thread.name, int(mask.split()[1], 16))
+"""
+
+
+def test_dual_logs_threads_leave_the_processs_signals_to_the_application(
+    tmp_path: Path,
+) -> None:
+    """The writer and the signal watcher block SIGTERM and SIGINT (and the other signals sent
+    to the process), so the kernel hands those to the application's threads, whose main
+    thread runs the Python handlers."""
+    done = subprocess.run(
+        [sys.executable, "-c", THREADS, str(tmp_path / "app.log")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    masks = dict(line.split() for line in done.stdout.splitlines())
+    assert set(masks) == {"dual_log-writer", "dual_log-signals"}
+    for mask in map(int, masks.values()):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+            assert mask & (1 << (signum - 1)), signal.Signals(signum).name
+        assert not mask & (1 << (signal.SIGSEGV - 1))  # faults stay with their thread
