@@ -75,6 +75,14 @@ def first_in_process_tree(key: str) -> bool:
     return True
 
 
+# What an exception raised without a message means (asyncio's wait_for raises a bare
+# TimeoutError when a connect attempt takes too long).
+_UNSAID: dict[type[BaseException], str] = {
+    TimeoutError: "timed out",
+    ConnectionResetError: "the connection was reset",
+}
+
+
 def describe(error: BaseException) -> str:
     """A short, single-line description of an error, with its errno name when it has one."""
     if isinstance(error, OSError) and error.errno is not None:
@@ -84,9 +92,10 @@ def describe(error: BaseException) -> str:
             text += f" ({error.filename})"
     else:
         try:
-            text = f"{type(error).__name__}: {error}"
+            detail = str(error) or _UNSAID.get(type(error), "no detail given")
         except Exception:  # an exception whose __str__ raises
-            text = type(error).__name__
+            detail = "no detail given"
+        text = f"{type(error).__name__}: {detail}"
     return text.replace("\n", " ").replace("\r", " ")
 
 

@@ -98,3 +98,13 @@ def test_a_path_that_is_a_folder_is_refused_at_setup(tmp_path: Path) -> None:
     """path= naming an existing folder is a ValueError at set-up, naming the option."""
     with pytest.raises(ValueError, match=r"invalid path=.*a file path, not a folder"):
         dual_log.setup(path=str(tmp_path))
+
+
+def test_an_error_without_a_message_is_described_by_what_it_means() -> None:
+    """A bare TimeoutError (asyncio's wait_for raises one) reads "TimeoutError: timed out",
+    not "TimeoutError: "; every error names its cause."""
+    from dual_log._report import describe
+
+    assert describe(TimeoutError()) == "TimeoutError: timed out"
+    assert describe(RuntimeError()) == "RuntimeError: no detail given"
+    assert describe(ValueError("bad")) == "ValueError: bad"

@@ -15,7 +15,7 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from dual_log import _options as _settings
+from dual_log import _options
 from dual_log._capture._filters import BUILDER_APPS, Filters
 from dual_log._capture._levels import level_from_word
 from dual_log._capture._nats import parse_server
@@ -88,16 +88,32 @@ class CaptureOptions:
         return [parse_server(url) for url in self.server.split(",") if url.strip()]
 
 
-def parser() -> argparse.ArgumentParser:
-    """The command line of ``dual-log capture``."""
-    p = argparse.ArgumentParser(
-        prog="dual-log capture",
-        description=(
-            "Subscribe to the platform's NATS log stream and write every line, as JSON, to a "
-            "rotating file on a volume. Diagnostics go to stderr, never to the file."
-        ),
+def parser(prog: str = "dual-log capture") -> argparse.ArgumentParser:
+    """The command line of ``dual-log capture`` on its own (``python -m dual_log.capture``)."""
+    p = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_arguments(p)
+    return p
+
+
+DESCRIPTION = (
+    "Subscribe to the platform's NATS log stream and write every line, as JSON, to a "
+    "rotating file on a volume. Diagnostics go to stderr, never to the file."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Every option of ``dual-log capture``, in its groups."""
+    _connection_arguments(p.add_argument_group("connection"))
+    _file_arguments(p.add_argument_group("files (left out: the file sink's DUAL_LOG_* variables)"))
+    _filter_arguments(
+        p.add_argument_group(
+            "filters (repeatable or comma-separated; apps and regions take * and ? globs)"
+        )
     )
-    conn = p.add_argument_group("connection")
+    _running_arguments(p.add_argument_group("running"))
+
+
+def _connection_arguments(conn: argparse._ArgumentGroup) -> None:
     conn.add_argument(
         "--server", help=f"NATS server URL(s), comma-separated (env NATS_URL; {DEFAULT_SERVER})"
     )
@@ -109,25 +125,15 @@ def parser() -> argparse.ArgumentParser:
         help="queue group: captures in one group share the stream, each message written by "
         "one of them (env QUEUE). Default: none, each capture keeps a full copy",
     )
-    conn.add_argument(
-        "--reconnect-wait",
-        type=float,
-        default=DEFAULT_RECONNECT_WAIT,
-        help=f"seconds between reconnect attempts to one server ({DEFAULT_RECONNECT_WAIT:g})",
-    )
-    conn.add_argument(
-        "--connect-timeout",
-        type=float,
-        default=DEFAULT_CONNECT_TIMEOUT,
-        help=f"seconds one connect attempt may take ({DEFAULT_CONNECT_TIMEOUT:g})",
-    )
-    conn.add_argument(
-        "--stall-seconds",
-        type=float,
-        default=DEFAULT_STALL_SECONDS,
-        help="connected but no message for this long: report a stall, fail the health "
-        f"check and connect anew; 0 turns it off ({DEFAULT_STALL_SECONDS:g})",
-    )
+    seconds = (
+        ("--reconnect-wait", DEFAULT_RECONNECT_WAIT, "seconds between reconnect attempts to "
+         "one server"),
+        ("--connect-timeout", DEFAULT_CONNECT_TIMEOUT, "seconds one connect attempt may take"),
+        ("--stall-seconds", DEFAULT_STALL_SECONDS, "connected but no message for this long: "
+         "report a stall, fail the health check and connect anew; 0 turns it off"),
+    )  # fmt: skip
+    for flag, default, text in seconds:
+        conn.add_argument(flag, type=float, default=default, help=f"{text} ({default:g})")
     conn.add_argument(
         "--pending-messages",
         type=int,
@@ -138,24 +144,25 @@ def parser() -> argparse.ArgumentParser:
     conn.add_argument(
         "--pending-bytes",
         default=str(DEFAULT_PENDING_BYTES),
-        help="bytes buffered in this process, as above ('64MiB')",
+        help="bytes buffered in this process, as above (64MiB)",
     )
 
-    out = p.add_argument_group("files (left out: the file sink's DUAL_LOG_* variables)")
+
+def _file_arguments(out: argparse._ArgumentGroup) -> None:
     out.add_argument("--path", help=f"the log file (env DUAL_LOG_PATH; {DEFAULT_PATH})")
     out.add_argument(
         "--per-app",
         action="store_true",
         help="one file per app beside --path: <folder>/<app>.log (names made safe)",
     )
-    out.add_argument("--max-bytes", help="rotate at this size ('10MiB'; 0: never)")
-    out.add_argument("--keep", help="rotated files kept (5)")
-    out.add_argument("--when", help="also rotate by time: S, M, H, D, MIDNIGHT, W0-W6 (UTC)")
-    out.add_argument("--compress", help="gzip rotated files: true/false")
-    out.add_argument("--max-age-days", help="delete rotated files older than this")
-    out.add_argument("--queue-size", help="lines the writer thread's queue holds (10000)")
-    out.add_argument("--create-dirs", help="create a missing folder: true/false (false)")
-    out.add_argument("--file-mode", help="permissions of the files ('0o640')")
+    for option in _options.OPTIONS:  # the file sink's own, as dual_log.setup() takes them
+        if option.name in FILE_OPTIONS:
+            help_text = f"{option.doc} ({option.env}; default {option.shown})"
+            out.add_argument(
+                f"--{option.name.replace('_', '-')}",
+                metavar="VALUE",
+                help=help_text.replace("`", "").replace("%", "%%"),
+            )
     out.add_argument(
         "--fsync-interval",
         type=float,
@@ -164,9 +171,8 @@ def parser() -> argparse.ArgumentParser:
         f"loses at most this much; 0 leaves it to the kernel ({DEFAULT_FSYNC_INTERVAL:g})",
     )
 
-    sel = p.add_argument_group(
-        "filters (repeatable or comma-separated; apps and regions take * and ? globs)"
-    )
+
+def _filter_arguments(sel: argparse._ArgumentGroup) -> None:
     sel.add_argument("--app", action="append", default=[], help="only these apps")
     sel.add_argument("--exclude-app", action="append", default=[], help="not these apps")
     sel.add_argument("--region", action="append", default=[], help="only these regions")
@@ -192,7 +198,8 @@ def parser() -> argparse.ArgumentParser:
         "since its own stderr travels the stream it reads",
     )
 
-    run = p.add_argument_group("running")
+
+def _running_arguments(run: argparse._ArgumentGroup) -> None:
     run.add_argument(
         "--health-port",
         type=int,
@@ -217,7 +224,6 @@ def parser() -> argparse.ArgumentParser:
         help="on SIGTERM/SIGINT, seconds to drain and write before exiting "
         f"({DEFAULT_STOP_TIMEOUT:g})",
     )
-    return p
 
 
 def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) -> CaptureOptions:
@@ -227,8 +233,19 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
         SystemExit: ``--help``, or an argument argparse cannot read (exit status 2).
         ValueError: a bad value, naming the option and what is allowed.
     """
+    return from_arguments(parser().parse_args(argv), environ)
+
+
+def from_arguments(
+    args: argparse.Namespace, environ: Mapping[str, str] | None = None
+) -> CaptureOptions:
+    """What parsed ``args`` ask for, with ``environ`` (default ``os.environ``) as the
+    fallback; every value checked.
+
+    Raises:
+        ValueError: a bad value, naming the option and what is allowed.
+    """
     env = os.environ if environ is None else environ
-    args = parser().parse_args(argv)
 
     def pick(given: str | None, name: str, default: str | None = None) -> str | None:
         if given is not None and given.strip():
@@ -241,7 +258,35 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
         path = DEFAULT_PATH
     file_options = {name: getattr(args, name) for name in FILE_OPTIONS}
     # Resolved here only to refuse a bad value before connecting; the sink resolves again.
-    resolved = _settings.resolve({"path": path or None, **file_options}, env)
+    resolved = _options.resolve({"path": path or None, **file_options}, env)
+    _check_numbers(args)
+    server = pick(args.server, "NATS_URL", DEFAULT_SERVER) or DEFAULT_SERVER
+    _check_servers(server)
+    return CaptureOptions(
+        server=server,
+        user=pick(args.org, "ORG"),
+        password=pick(args.token, "ACCESS_TOKEN"),
+        subject=pick(args.subject, "SUBJECT", DEFAULT_SUBJECT) or DEFAULT_SUBJECT,
+        queue=pick(args.queue, "QUEUE"),
+        own_app=None if args.include_own_app else pick(None, "FLY_APP_NAME"),
+        path=resolved["path"],
+        per_app=args.per_app,
+        file_options=file_options,
+        filters=_filters(args),
+        stall_seconds=args.stall_seconds,
+        reconnect_wait=args.reconnect_wait,
+        connect_timeout=args.connect_timeout,
+        pending_messages=args.pending_messages,
+        pending_bytes=parse_size(args.pending_bytes, "--pending-bytes"),
+        health_port=args.health_port,
+        health_host=args.health_host,
+        stop_timeout=args.stop_timeout,
+        silent_after=args.silent_after,
+        fsync_interval=args.fsync_interval,
+    )
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
     for name in (
         "stall_seconds",
         "silent_after",
@@ -261,7 +306,13 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
         raise ValueError(
             f"dual_log: invalid --pending-messages={args.pending_messages!r}; allowed: >= 1"
         )
-    server = pick(args.server, "NATS_URL", DEFAULT_SERVER) or DEFAULT_SERVER
+    if args.health_port is not None and not 0 <= args.health_port <= 65535:
+        raise ValueError(
+            f"dual_log: invalid --health-port={args.health_port!r}; allowed: 0 to 65535"
+        )
+
+
+def _check_servers(server: str) -> None:
     for url in server.split(","):
         try:
             parse_server(url)
@@ -270,41 +321,19 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) 
                 f"dual_log: invalid --server={url.strip()!r}; allowed: nats://host:port, "
                 "comma-separated (the platform's: nats://[fdaa::3]:4223)"
             ) from None
-    if args.health_port is not None and not 0 <= args.health_port <= 65535:
-        raise ValueError(
-            f"dual_log: invalid --health-port={args.health_port!r}; allowed: 0 to 65535"
-        )
-    return CaptureOptions(
-        server=server,
-        user=pick(args.org, "ORG"),
-        password=pick(args.token, "ACCESS_TOKEN"),
-        subject=pick(args.subject, "SUBJECT", DEFAULT_SUBJECT) or DEFAULT_SUBJECT,
-        queue=pick(args.queue, "QUEUE"),
-        own_app=None if args.include_own_app else pick(None, "FLY_APP_NAME"),
-        path=resolved["path"],
-        per_app=args.per_app,
-        file_options=file_options,
-        filters=Filters(
-            apps=_names(args.app),
-            exclude_apps=_names(args.exclude_app),
-            regions=_names(args.region),
-            exclude_regions=_names(args.exclude_region),
-            builders=args.include_builders,
-            level=parse_level(args.level, "--level") if args.level else 0,
-            exclude_levels=tuple(level_from_word(v) for v in _names(args.exclude_level)),
-            match=_pattern(args.match, "--match"),
-            exclude_match=_pattern(args.exclude_match, "--exclude-match"),
-        ),
-        stall_seconds=args.stall_seconds,
-        reconnect_wait=args.reconnect_wait,
-        connect_timeout=args.connect_timeout,
-        pending_messages=args.pending_messages,
-        pending_bytes=parse_size(args.pending_bytes, "--pending-bytes"),
-        health_port=args.health_port,
-        health_host=args.health_host,
-        stop_timeout=args.stop_timeout,
-        silent_after=args.silent_after,
-        fsync_interval=args.fsync_interval,
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    return Filters(
+        apps=_names(args.app),
+        exclude_apps=_names(args.exclude_app),
+        regions=_names(args.region),
+        exclude_regions=_names(args.exclude_region),
+        builders=args.include_builders,
+        level=parse_level(args.level, "--level") if args.level else 0,
+        exclude_levels=tuple(level_from_word(v) for v in _names(args.exclude_level)),
+        match=_pattern(args.match, "--match"),
+        exclude_match=_pattern(args.exclude_match, "--exclude-match"),
     )
 
 

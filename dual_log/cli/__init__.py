@@ -4,19 +4,17 @@
     dual-log tail [-f] [-n N] [PATH] [filters]   the last records of a live file; -f follows it
     dual-log doctor [--path P] [-o NAME=VALUE]   is the volume there, writable, big enough?
     dual-log fetch --app APP --dest DEST         every machine's log folder, one sub-folder each
+    dual-log capture [--per-app] [filters]       keep the platform's log stream on a volume
 
 ``python -m dual_log`` is the same program. Each command is a module of this package with
-``add_parser(commands)`` and ``run(args, parser)``; a command's module is imported only to
-build the parser and run it, and ``import dual_log`` imports none of this. Subcommands that
-live in modules of their own elsewhere in the package (``EXTERNAL``) get their arguments
-unparsed.
+``add_parser(commands)`` and ``run(args, parser)``; ``import dual_log`` imports none of
+this.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -28,16 +26,7 @@ if TYPE_CHECKING:
 
 PROG = "dual-log"
 # The commands, each a module of this package, in the order --help lists them.
-COMMANDS = ("cat", "tail", "doctor", "fetch")
-# Subcommands owned by another module: name -> module whose main(argv) -> int runs it.
-EXTERNAL = {"capture": "dual_log.capture"}
-
-
-def _available(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ImportError:
-        return False
+COMMANDS = ("cat", "tail", "doctor", "fetch", "capture")
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -53,20 +42,16 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         name: importlib.import_module(f"dual_log.cli.{name}").add_parser(commands)
         for name in COMMANDS
     }
-    for name, module in EXTERNAL.items():
-        if _available(module):
-            commands.add_parser(name, help=f"see 'dual-log {name} --help'", add_help=False)
     return parser, parsers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``dual-log`` command line; return its exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments and arguments[0] in EXTERNAL and _available(EXTERNAL[arguments[0]]):
-        module = importlib.import_module(EXTERNAL[arguments[0]])
-        return int(module.main(arguments[1:]))
     parser, parsers = _parser()
-    args = parser.parse_args(arguments)
+    args, unknown = parser.parse_known_args(arguments)
+    if unknown:  # said by the subcommand, with its own usage, not the whole command's
+        usage_error(parsers[args.command], f"unrecognized arguments: {' '.join(unknown)}")
     command = importlib.import_module(f"dual_log.cli.{args.command}")
     try:
         return int(command.run(args, parsers[args.command]))

@@ -264,7 +264,7 @@ def report(options: dict[str, Any], *, stale_after: float = STRANDED_AFTER) -> i
     try:
         settings = Settings.resolve(**options)
     except (TypeError, ValueError) as exc:
-        print(f"{MARKS['fail']}  settings     {exc}")
+        print(f"{MARKS['fail']}  settings     {str(exc).removeprefix('dual_log: ')}")
         print("verdict: FAIL (the options do not resolve; setup() would raise the same error)")
         return 1
     report = checks(settings, stale_after)
