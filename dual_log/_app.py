@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dual_log._options import OPTIONS, Settings
+from dual_log._sinks import attach
 
 if TYPE_CHECKING:
     import logging
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from dual_log._options import Options
-    from dual_log._setup import DualLog
+    from dual_log._sinks import DualLog
 
 # The key in app.extensions.
 EXTENSION_KEY = "dual_log"
@@ -91,8 +92,6 @@ class AppLogging:
             RuntimeError: dual_log is already registered on ``app``.
             ValueError: a bad value in ``app.config``, naming the option.
         """
-        from dual_log._setup import setup  # _setup imports this module for setup(app)
-
         _check(app)
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError(
@@ -104,7 +103,7 @@ class AppLogging:
             key = "DUAL_LOG_" + option.name.upper()
             from_config = app.config.setdefault(key, None)
             given[option.name] = self.options.get(option.name, from_config)
-        dual = setup(logger=self.logger, **given)
+        dual = attach(Settings.resolve(**given), self.logger)
         self._quiet_console_handler(app, dual.logger)
         self.dual_log = dual
         app.extensions[EXTENSION_KEY] = self

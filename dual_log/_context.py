@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import inspect
 import logging
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -95,6 +94,8 @@ class context:  # used like a function: with dual_log.context(...)
 
     def __call__(self, function: F) -> F:
         """Bind the fields around each call of ``function`` (a coroutine function too)."""
+        import inspect  # here: only for a decorated function, and it is a heavy import
+
         fields = self.fields
         if inspect.iscoroutinefunction(function):
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re  # noqa: TC003  # Options's annotations are read at run time (get_type_hints)
-import socket
 from collections.abc import Callable, Mapping, Sequence  # noqa: TC003  # the same
 from typing import Any, TypedDict, TypeVar
 
@@ -388,6 +387,8 @@ def platform_fields(environ: Mapping[str, str] | None = None) -> dict[str, str]:
                 fields[field] = env[name]
                 break
     if fields:
+        import socket  # here: only on the platform, and import dual_log stays light
+
         fields["host"] = socket.gethostname()
     return fields
 

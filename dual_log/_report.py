@@ -15,6 +15,10 @@ import os
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    import argparse
 
 REMINDER_SECONDS = 60.0
 # A different error is news, but never a second line in the same instant as the first.
@@ -217,3 +221,9 @@ class FaultReport:
     def after_fork_in_child(self) -> None:
         """Give the child its own lock; the parent's may have been held at fork."""
         self._lock = threading.RLock()
+
+
+def usage_error(parser: argparse.ArgumentParser, error: BaseException | str) -> NoReturn:
+    """Stop with ``parser``'s usage and ``error`` (exit status 2), with one prefix only:
+    an option's ``ValueError`` says ``dual_log: invalid ...``, argparse adds its own."""
+    parser.error(str(error).removeprefix("dual_log: "))

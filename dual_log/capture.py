@@ -16,16 +16,12 @@ times faster than json does. ``import dual_log`` never imports this module.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import TYPE_CHECKING
 
-from dual_log._capture import _lines, _options
-from dual_log._capture._files import Output
+from dual_log._capture import _options, _run
 from dual_log._capture._options import CaptureOptions
 from dual_log._capture._subscriber import Capture
-from dual_log._report import say
-from dual_log.cli._common import usage_error
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -43,23 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 after a clean stop, 2 for a bad option (said with the usage on stderr).
     """
     parser = _options.parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        options = _options.from_arguments(args)
-    except ValueError as exc:
-        usage_error(parser, exc)
-    return run_capture(options)
-
-
-def run_capture(options: CaptureOptions) -> int:
-    """Run the capture ``options`` describe until SIGTERM or SIGINT; its exit status."""
-    if not _lines.FAST:
-        say(
-            "capture: msgspec is not installed, so json reads and writes every line, several "
-            "times slower: install dual_log with its nats extra."
-        )
-    output = Output(options.path, per_app=options.per_app, file_options=options.file_options)
-    return asyncio.run(Capture(options, output).run())
+    return _run.run(parser.parse_args(list(sys.argv[1:] if argv is None else argv)), parser)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dual_log import _setup
+from dual_log import _sinks
 from dual_log._write import lifecycle as _lifecycle
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +24,7 @@ def _restore_logging() -> object:
     level = root.level
     signals = {s: signal.getsignal(s) for s in _lifecycle.SIGNALS}
     yield
-    _setup.detach(root)
+    _sinks.detach(root)
     for handler in list(root.handlers):
         if handler not in handlers:
             root.removeHandler(handler)

@@ -207,25 +207,6 @@ def test_each_handler_option_is_an_argument_of_its_class() -> None:
         assert parameters - own[cls] == table, cls
 
 
-def test_no_core_module_imports_an_integration() -> None:
-    """dual_log's core modules import neither dual_log.flask nor dual_log.django."""
-    integrations = {"dual_log.flask", "dual_log.django"}
-    for path in (ROOT / "dual_log").glob("*.py"):
-        if path.stem in ("flask", "django"):
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom):
-                names = {f"{node.module}.{a.name}" for a in node.names} | {node.module or ""}
-            elif isinstance(node, ast.Import):
-                names = {a.name for a in node.names}
-            else:
-                continue
-            assert not names & integrations, path.name
-
-
-# The SIGTERM/SIGINT flush ------------------------------------------------------------------
-
-
 def signal_numbers() -> tuple[int, ...]:
     """The signals whose handler dual_log installs."""
     return (signal.SIGTERM, signal.SIGINT)

@@ -229,3 +229,35 @@ def test_no_volume_costs_no_time_and_is_counted_in_one_line_at_exit(tmp_path: Pa
     # Not a speed check: it waited flush(5 s) plus 1 s for the old handlers before.
     again = float(done.stderr.split("again ")[1].split()[0])
     assert again < 2.0
+
+
+WITHOUT_FCNTL = r"""
+import logging, logging.config, sys
+sys.modules["fcntl"] = None  # as on Windows: there is no such module
+import dual_log
+
+dual = dual_log.setup(path=sys.argv[1], create_dirs=True)
+logging.getLogger("laptop").info("still on stdout")
+logging.config.dictConfig(dual_log.logging_config(path=sys.argv[1]))  # Django's LOGGING way
+logging.getLogger("laptop").info("and again")
+print(dual.stats()["file"]["missed"], file=sys.stderr)
+"""
+
+
+def test_without_fcntl_stdout_works_and_the_file_sink_says_why_it_is_off(
+    tmp_path: Path,
+) -> None:
+    """A platform without POSIX file locks (Windows): import and set-up work, stdout gets
+    every record, and one stderr line says the file sink is off and why."""
+    path = tmp_path / "logs" / "app.log"
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_FCNTL, str(path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(" INFO laptop ") == 2
+    said = [line for line in done.stderr.splitlines() if line.startswith("dual_log:")]
+    assert len(said) == 1, said
+    assert "is off: it needs POSIX file locks (fcntl)" in said[0]
+    assert done.stderr.splitlines()[-1] == "1"  # the one record it was given, counted
+    assert not path.exists()

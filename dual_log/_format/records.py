@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
-import traceback
+import sys
 from typing import TYPE_CHECKING, Any
 
 from dual_log._context import current
@@ -182,6 +181,8 @@ def safe_str(value: object) -> str:
 def format_exception(exc_info: Any) -> str:
     """A traceback as text, or a placeholder when formatting it fails."""
     try:
+        import traceback  # here: only for records with a traceback
+
         text = "".join(traceback.format_exception(*exc_info))
     except Exception as exc:  # a hostile exception object; keep its type at least
         kind = getattr(exc_info[1], "__class__", type(None)).__name__
@@ -199,7 +200,9 @@ def _tidy(fields: dict[str, Any]) -> None:
     for name in CONSOLE_EXTRAS:
         fields.pop(name, None)
     request = fields.get("request")
-    if isinstance(request, socket.socket):
+    # A socket only if the socket module is in use: not imported here for this alone.
+    socket = sys.modules.get("socket")
+    if socket is not None and isinstance(request, socket.socket):
         del fields["request"]
     elif request is not None and not isinstance(request, (str, bytes, int, float, dict, list)):
         summary = request_summary(request)

@@ -15,12 +15,16 @@ and the newer ones are read whole, oldest first, before the new live file.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import time
 from typing import IO, TYPE_CHECKING
 
 from dual_log._facts import ROTATED, SEGMENT, TIMED, lock_path
+
+try:
+    import fcntl
+except ImportError:  # Windows: the files are listed without the writers' lock
+    fcntl = None  # type: ignore[assignment]
 from dual_log._read.discover import CHUNK, chunks, split_lines, warn
 
 if TYPE_CHECKING:
@@ -228,6 +232,9 @@ def _rotations_held(path: str) -> Iterator[None]:
     holding it must not stop the reader); then, or without a lock file (no dual_log
     writer made one), the files are listed as they are and ``_switch`` checks the result.
     """
+    if fcntl is None:  # no lock to take (Windows): _switch checks what it lists
+        yield
+        return
     try:
         fd = os.open(lock_path(path), os.O_RDONLY | os.O_CLOEXEC)
     except OSError:

@@ -19,7 +19,8 @@ from dual_log._parsers import parse_bool
 from dual_log._report import FaultReport, describe, first_in_process_tree, say
 from dual_log._write import lifecycle as _lifecycle
 from dual_log._write.hints import explain
-from dual_log._write.logfile import LogFile
+from dual_log._write.logfile import SHARED_FILES, LogFile
+from dual_log._write.off import FileOff
 from dual_log._write.writer import Writer
 
 if TYPE_CHECKING:
@@ -133,6 +134,11 @@ class FileHandler(logging.Handler):
             on_rotation_failed=self._rotation_failed,
             on_small_volume=self._small_volume,
         )
+        self._writer: Writer | FileOff
+        if not SHARED_FILES:
+            self._writer = FileOff(f"the log file {self.path}")
+            self.setFormatter(JsonFormatter())
+            return
         self._writer = Writer(
             self._file,
             size=options["queue_size"],

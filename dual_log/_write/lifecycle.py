@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dual_log import _report
 from dual_log._write.signal_watch import SignalWatch
@@ -39,12 +39,24 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from types import FrameType
 
-    from dual_log._write.file import FileHandler
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 SIGNAL_FLUSH_SECONDS = 3.0
 
-_live: weakref.WeakSet[FileHandler] = weakref.WeakSet()
+
+class Tracked(Protocol):
+    """What this module (and ``dual_log.stats()``) needs of a file handler
+    (``dual_log.FileHandler``), which imports this module."""
+
+    path: str
+
+    def stats(self) -> dict[str, int | bool]: ...
+    def flush(self, timeout: float = ...) -> bool: ...
+    def close(self) -> None: ...
+    def after_fork_in_child(self) -> None: ...
+
+
+_live: weakref.WeakSet[Tracked] = weakref.WeakSet()
 _hooks_installed = False
 _previous: dict[int, Any] = {}
 _lock = threading.Lock()
@@ -70,7 +82,7 @@ _anchor = _Anchor()
 _finalizer_pid = 0
 
 
-def track(handler: FileHandler) -> None:
+def track(handler: Tracked) -> None:
     """Include ``handler`` in fork re-initialisation, signal-time flushes and the exit hook."""
     global _hooks_installed
     with _lock:
@@ -82,7 +94,7 @@ def track(handler: FileHandler) -> None:
     _close_at_multiprocessing_exit()
 
 
-def live_handlers() -> list[FileHandler]:
+def live_handlers() -> list[Tracked]:
     """The file handlers of this process that are not yet garbage."""
     return list(_live)
 

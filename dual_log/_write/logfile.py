@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import stat
 import threading
@@ -42,6 +41,14 @@ from typing import TYPE_CHECKING
 from dual_log._facts import lock_path
 from dual_log._write.room import Room
 from dual_log._write.rotation import Rotation
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so no file several processes can share
+    fcntl = None  # type: ignore[assignment]
+
+# Whether this platform has the lock that lets processes share the file (see off).
+SHARED_FILES = fcntl is not None
 
 if TYPE_CHECKING:
     from collections.abc import Callable

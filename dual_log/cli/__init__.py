@@ -19,7 +19,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from dual_log.cli._common import usage_error
+from dual_log._report import usage_error
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

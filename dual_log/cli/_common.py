@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
+
+from dual_log._report import usage_error
 
 if TYPE_CHECKING:
     import argparse
@@ -103,9 +105,3 @@ def default_path() -> str:
     from dual_log._options import Settings
 
     return Settings.resolve(path=None).path
-
-
-def usage_error(parser: argparse.ArgumentParser, error: BaseException | str) -> NoReturn:
-    """Stop with ``parser``'s usage and ``error`` (exit status 2), with one prefix only:
-    an option's ``ValueError`` says ``dual_log: invalid ...``, argparse adds its own."""
-    parser.error(str(error).removeprefix("dual_log: "))

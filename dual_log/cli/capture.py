@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dual_log._capture._options import DESCRIPTION, add_arguments, from_arguments
-from dual_log.cli._common import usage_error
+from dual_log._capture._options import DESCRIPTION, add_arguments
 
 if TYPE_CHECKING:
     import argparse
@@ -30,10 +29,6 @@ def add_parser(
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run ``dual-log capture`` with parsed ``args`` until SIGTERM or SIGINT."""
-    from dual_log.capture import run_capture
+    from dual_log._capture import _run  # the subscriber only when it runs
 
-    try:
-        options = from_arguments(args)
-    except ValueError as exc:
-        usage_error(parser, exc)
-    return run_capture(options)
+    return _run.run(args, parser)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from dual_log._read.discover import warn
 from dual_log._read.follow import Follower, live_file
 from dual_log._read.scan import Counts, Scanner
-from dual_log.cli._common import add_filters, default_path, filters_of, printer_of, usage_error
+from dual_log._report import usage_error
+from dual_log.cli._common import add_filters, default_path, filters_of, printer_of
 
 if TYPE_CHECKING:
     import argparse
