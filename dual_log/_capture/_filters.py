@@ -23,7 +23,7 @@ BUILDER_APPS = "fly-builder-*"
 
 
 @dataclasses.dataclass(frozen=True)
-class Filters:
+class StreamFilters:
     """Which lines to keep; an empty tuple means no condition (see ``_options``).
 
     Attributes:

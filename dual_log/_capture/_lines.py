@@ -233,15 +233,21 @@ def with_app(record: dict[str, Any], said: dict[str, Any]) -> dict[str, Any]:
             out[key] = record.pop(key)
     out["message"] = said.pop("message")
     out.update(record)  # the platform's other fields, kept by platform_record
+    _add_said(out, said)
+    return out
+
+
+def _add_said(out: dict[str, Any], said: dict[str, Any]) -> None:
+    """Add the app's own fields to ``out``: one that says again what is there is left
+    out (dual_log's own fly_app), one that says otherwise is kept as ``app_<name>``."""
     for key, value in said.items():
         name = key
         if name in out:
             if out[name] == value:
-                continue  # the same thing said twice (dual_log's own fly_app)
+                continue
             while name in out:
                 name = f"app_{name}"
         out[name] = value
-    return out
 
 
 def _raw(body: bytes, subject: str, received: float) -> dict[str, Any]:
@@ -273,14 +279,7 @@ def _platform_line_said(body: PlatformBody, level: str, said: dict[str, Any]) ->
     out["host"] = body.host
     out["provider"] = body.event.provider
     message = out["message"] = said.pop("message")
-    for key, value in said.items():
-        name = key
-        if name in out:
-            if out[name] == value:
-                continue  # the same thing said twice (dual_log's own fly_app)
-            while name in out:
-                name = f"app_{name}"
-        out[name] = value
+    _add_said(out, said)
     return to_line(out), app, region, out["level"], message, True
 
 

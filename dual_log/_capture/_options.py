@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from dual_log import _options
-from dual_log._capture._filters import BUILDER_APPS, Filters
+from dual_log._capture._filters import BUILDER_APPS, StreamFilters
 from dual_log._capture._levels import level_from_word
 from dual_log._capture._nats import parse_server
 from dual_log._parsers import parse_level, parse_size
@@ -70,7 +70,7 @@ class CaptureOptions:
     path: str
     per_app: bool
     file_options: dict[str, Any]
-    filters: Filters = dataclasses.field(default_factory=Filters)
+    filters: StreamFilters = dataclasses.field(default_factory=StreamFilters)
     stall_seconds: float = DEFAULT_STALL_SECONDS
     reconnect_wait: float = DEFAULT_RECONNECT_WAIT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
@@ -323,8 +323,8 @@ def _check_servers(server: str) -> None:
             ) from None
 
 
-def _filters(args: argparse.Namespace) -> Filters:
-    return Filters(
+def _filters(args: argparse.Namespace) -> StreamFilters:
+    return StreamFilters(
         apps=_names(args.app),
         exclude_apps=_names(args.exclude_app),
         regions=_names(args.region),

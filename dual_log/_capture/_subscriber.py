@@ -30,14 +30,13 @@ from dual_log._capture._lines import line_of
 from dual_log._capture._machines import Machines
 from dual_log._capture._sync import Syncer
 from dual_log._facts import utc_text
-from dual_log._report import describe, say
+from dual_log._report import REMINDER_SECONDS, describe, say
 
 if TYPE_CHECKING:
     from dual_log._capture._files import Output
     from dual_log._capture._options import CaptureOptions
 
 # How often the same connection error is said again while it lasts.
-REMINDER_SECONDS = 60.0
 # How often dropped messages are summed up on stderr while the stream outruns the capture.
 DROP_REPORT_SECONDS = 10.0
 # Lines handed to the files are written this long after the first of them at the

@@ -23,7 +23,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from dual_log._report import describe, say
+from dual_log._report import REMINDER_SECONDS, describe, say
 from dual_log._write.threads import start_without_signals
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from dual_log._capture._files import Output
 
 # How often the same fsync failure is said again while it lasts.
-REMINDER_SECONDS = 60.0
 
 
 class Syncer:

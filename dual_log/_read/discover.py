@@ -121,23 +121,6 @@ def split_lines(parts: Iterator[bytes]) -> Iterator[bytes]:
         yield rest
 
 
-def first_line(path: str, limit: int = 1 << 20) -> bytes | None:
-    """The first line of a file (decompressed if gzip), or None if it cannot be read."""
-    try:
-        with open(path, "rb") as stream:
-            seen = b""
-            for part in chunks(stream, path):
-                seen += part
-                end = seen.find(b"\n")
-                if end >= 0:
-                    return seen[:end]
-                if len(seen) > limit:
-                    return seen
-            return seen
-    except OSError:
-        return None
-
-
 def _sort_key(name: str) -> tuple[int, str, int, int]:
     """Oldest first: timed rotations by stamp, numbered ones from .N down to .1, live last."""
     if match := TIMED.match(name):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from dual_log._capture._apps import app_record
-from dual_log._capture._filters import Filters
+from dual_log._capture._filters import StreamFilters
 from dual_log._capture._lines import line_of
 
 SUBJECT = b"logs.shop.ams.148ed1"
@@ -233,7 +233,7 @@ def test_a_clash_keeps_both_values_and_drops_only_a_repeat():
 def test_level_means_that_level_and_above_read_from_the_apps_own_line():
     """--level WARNING keeps the app's warnings and errors, whatever the platform said
     ("info" for every line), and lines of a level not known, as dual-log cat does."""
-    keep = Filters(level=30).keep_line
+    keep = StreamFilters(level=30).keep_line
     lines = {
         "2026-11-24T09:30:41.854+00:00 DEBUG a x": False,
         "2026-11-24T09:30:41.854+00:00 INFO a x": False,

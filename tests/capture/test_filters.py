@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from dual_log._capture._filters import Filters
+from dual_log._capture._filters import StreamFilters
 from dual_log._capture._options import parse
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "Level 35", "Level 5", "VERBOSE")
@@ -29,7 +29,9 @@ def test_builders_are_left_out_unless_asked_for():
 
 def test_apps_and_regions_take_globs_and_exclusions_win():
     """Globs for apps and regions; an exclusion wins over an inclusion."""
-    filters = Filters(apps=("web*", "api"), exclude_apps=("web-old",), exclude_regions=("iad",))
+    filters = StreamFilters(
+        apps=("web*", "api"), exclude_apps=("web-old",), exclude_regions=("iad",)
+    )
     assert [filters.keep_app(a) for a in ("web", "web-2", "api", "worker", "web-old")] == [
         True,
         True,
@@ -39,7 +41,7 @@ def test_apps_and_regions_take_globs_and_exclusions_win():
     ]
     assert filters.keep_region("ams")
     assert not filters.keep_region("iad")
-    assert not Filters(regions=("syd",)).keep_region("ams")
+    assert not StreamFilters(regions=("syd",)).keep_region("ams")
 
 
 @pytest.mark.parametrize("given", ["warning", "WARNING", "warn", "30", "25"])
@@ -78,5 +80,5 @@ def test_exclude_level_and_patterns():
     assert not filters.keep_line("CRITICAL", "GET /")
     assert not filters.keep_line("INFO", "POST /")
     assert not filters.keep_line("INFO", "GET /healthz")
-    assert Filters(match=re.compile("x")).by_line
-    assert not Filters(apps=("a",)).by_line
+    assert StreamFilters(match=re.compile("x")).by_line
+    assert not StreamFilters(apps=("a",)).by_line
