@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -76,11 +77,28 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs_the_demo(tmp_path: Path) 
     assert "dual_log/__init__.py" in names
     assert "dual_log/py.typed" in names
     assert all(n.startswith(("dual_log/", "dual_log_handler-")) for n in names), names
+    (licence,) = [n for n in names if n.endswith("/LICENSE")]
+    assert "MIT License" in zipfile.ZipFile(wheel).read(licence).decode()
 
     pip(python, "install", str(wheel))
     assert installed_from(python, "dual_log").startswith(str(tmp_path / "venv"))
     folder = tmp_path / "demo-logs"
     check_demo_output(run_demo(python, folder), folder)
+
+
+def test_the_sdist_carries_the_licence(tmp_path: Path) -> None:
+    """The source distribution has the MIT licence pyproject.toml names."""
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--outdir", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=PIP_SECONDS, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    (sdist,) = tmp_path.glob("dual_log_handler-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        (licence,) = [m for m in archive.getmembers() if m.name.endswith("/LICENSE")]
+        text = archive.extractfile(licence).read().decode()  # type: ignore[union-attr]
+    assert "MIT License" in text
+    assert 'license = "MIT"' in (ROOT / "pyproject.toml").read_text()
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
