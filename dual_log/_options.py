@@ -383,6 +383,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("text_extras", "DUAL_LOG_TEXT_EXTRAS", True, parse_bool,
            "end each text line with the record's extra fields and bound context as key=value",
            TEXT, "extras"),
+    # Fly-Request-Id: what Fly.io's proxy sets on each request it forwards.
+    Option("request_id_headers", "DUAL_LOG_REQUEST_ID_HEADERS", ("X-Request-Id", "Fly-Request-Id"),
+           parse_names, "request headers a request id is read from, in this order (else a new "
+           "id is made); the first also names the response header"),
     Option("source_fields", "DUAL_LOG_SOURCE_FIELDS", False, parse_bool,
            "add lineno, funcName, module, threadName and processName to JSON records", JSON),
     Option("redact", "DUAL_LOG_REDACT", False, parse_bool,
@@ -435,6 +439,7 @@ class Options(TypedDict, total=False):
     static_fields: Mapping[str, object] | str | None
     platform_fields: bool | None
     text_extras: bool | None
+    request_id_headers: Sequence[str] | str | None
     source_fields: bool | None
     redact: bool | None
     redact_keys: Sequence[str] | str | None
@@ -470,6 +475,7 @@ class Settings:
     static_fields: dict[str, Any]
     platform_fields: bool
     text_extras: bool
+    request_id_headers: tuple[str, ...]
     source_fields: bool
     redact: bool
     redact_keys: tuple[str, ...]
