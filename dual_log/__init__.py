@@ -6,8 +6,8 @@ root logger; ``dual_log.logging_config()`` returns the same pair as a
 ``logging.config.dictConfig`` dict, and the handler and formatter classes below can be
 named from any such dict (and so from Django's ``LOGGING``).
 
-Framework integrations live in ``dual_log.django`` and ``dual_log.flask``, which this
-module never imports.
+Framework integrations live in ``dual_log.django``, ``dual_log.flask`` and
+``dual_log.asgi``, which this module never imports.
 """
 
 from __future__ import annotations
