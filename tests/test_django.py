@@ -378,6 +378,24 @@ def _ids(records: list[dict[str, Any]]) -> list[tuple[str, str, object]]:
     return [(r["logger"], r["message"], r.get("request_id")) for r in records]
 
 
+def test_bound_context_reaches_djangos_own_records(
+    log_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Fields bound around a request are on django.request's records too, in both sinks."""
+    apply(logging_config(path=str(log_path)))
+    with request_settings(False), dual_log.context(tenant="acme", job="import"):
+        client = Client(raise_request_exception=False)
+        assert client.get("/missing").status_code == 404
+        assert client.get("/boom").status_code == 500
+    out, _, records = sinks(capsys, log_path)
+    assert [(r["message"], r["tenant"], r["job"]) for r in records] == [
+        ("Not Found: /missing", "acme", "import"),
+        ("Internal Server Error: /boom", "acme", "import"),
+    ]
+    assert out.count(" status_code=404 tenant=acme job=import\n") == 1
+    assert out.count(" status_code=500 tenant=acme job=import\n") == 1
+
+
 def test_request_id_middleware_gives_every_record_of_a_request_its_id(
     log_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
