@@ -6,9 +6,10 @@ root logger; ``dual_log.logging_config()`` returns the same pair as a
 ``logging.config.dictConfig`` dict, and the handler and formatter classes below can be
 named from any such dict (and so from Django's ``LOGGING``).
 
-Framework integrations live in ``dual_log.django`` and ``dual_log.flask``, which this
-module never imports. Each name below is imported from its module when first used, so
-``import dual_log`` costs next to nothing until something is set up.
+Framework integrations live in ``dual_log.django``, ``dual_log.flask`` and
+``dual_log.asgi``, which this module never imports. Each name below is imported from its
+module when first used, so ``import dual_log`` costs next to nothing until something is
+set up.
 """
 
 from __future__ import annotations

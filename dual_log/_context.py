@@ -10,7 +10,15 @@ they reach library records too (``django.request``, a database driver's), as JSO
 in the file and ``key=value`` on stdout. An ``extra`` of the same name wins over a bound
 field for its own record.
 
-Reading them when nothing is bound is one ``ContextVar.get()`` returning an empty dict.
+Trace ids: when OpenTelemetry's API is in use (``opentelemetry.trace`` imported by the
+application) and a span is recording, ``current()`` adds the span's ``trace_id`` and
+``span_id`` (hex, as OpenTelemetry's exporters write them) to the bound fields, so each
+record can be found in the tracing backend and the trace's records in the files. A field
+bound under either name wins. OpenTelemetry is looked for in ``sys.modules``, never
+imported: an application without it pays nothing and loads nothing.
+
+Reading them when nothing is bound and OpenTelemetry is absent is one ``ContextVar.get()``
+and one dict lookup.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import sys
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -40,9 +49,33 @@ _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None)._
 F = TypeVar("F", bound="Callable[..., Any]")
 
 
+# OpenTelemetry's API module, looked up in this dict on every call of current(): once the
+# application imports it, the next record carries the ids.
+_MODULES = sys.modules
+_TRACE_API = "opentelemetry.trace"
+
+
 def current() -> Mapping[str, Any]:
-    """The fields bound now, in this thread or task (empty when none): do not change it."""
-    return _fields.get()
+    """The fields bound now, in this thread or task, with the recording span's ``trace_id``
+    and ``span_id`` when OpenTelemetry is in use (empty when none): do not change it."""
+    fields = _fields.get()
+    if _TRACE_API not in _MODULES:
+        return fields
+    return _with_trace(fields)
+
+
+def _with_trace(fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``fields`` after the ids of the span recording now, if there is one."""
+    try:
+        span = _MODULES[_TRACE_API].get_current_span()
+        if not span.is_recording():
+            return fields
+        ids = span.get_span_context()
+        trace = {"trace_id": f"{ids.trace_id:032x}", "span_id": f"{ids.span_id:016x}"}
+    except Exception:  # a module half imported (by another thread), or a tracer that fails
+        return fields
+    trace.update(fields)
+    return trace
 
 
 def bind(**fields: Any) -> None:

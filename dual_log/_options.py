@@ -197,6 +197,12 @@ class Settings:
         "`key=value` (logfmt: quoted and escaped when needed, redacted like the rest); "
         "framework attributes such as Django's `request` are left out",
         shown="`true`", sink=TEXT, argument="extras")
+    # Fly-Request-Id: what Fly.io's proxy sets on each request it forwards.
+    request_id_headers: tuple[str, ...] = option(
+        ("X-Request-Id", "Fly-Request-Id"), parse_names, "DUAL_LOG_REQUEST_ID_HEADERS",
+        "request headers a request id is read from, in this order, else a new one is made; "
+        "the first also names the response header (see \"Finding one request\")",
+        shown="`X-Request-Id,Fly-Request-Id`")
     source_fields: bool = option(
         False, parse_bool, "DUAL_LOG_SOURCE_FIELDS",
         "add `lineno`, `funcName`, `module`, `threadName` and `processName` to JSON records",
@@ -320,6 +326,7 @@ class Options(TypedDict, total=False):
     static_fields: Mapping[str, object] | str | None
     platform_fields: bool | None
     text_extras: bool | None
+    request_id_headers: Sequence[str] | str | None
     source_fields: bool | None
     redact: bool | None
     redact_keys: Sequence[str] | str | None

@@ -25,6 +25,12 @@ dicts below do about it:
   to propagate to the root logger's two sinks like every other logger;
 - ``mail_admins`` (errors mailed to ``ADMINS`` when ``DEBUG`` is off) is kept.
 
+Request ids: put ``"dual_log.django.RequestIdMiddleware"`` first in ``MIDDLEWARE``. Each
+request gets an id (from its ``X-Request-Id`` or Fly.io's ``Fly-Request-Id`` header, else
+a new one), bound as ``request_id`` for every record logged while Django handles it,
+``django.request``'s included, and sent back in the ``X-Request-Id`` response header; see
+``RequestIdMiddleware``.
+
 Signals: this module installs no signal handler. Django applies ``LOGGING`` in every
 process that imports the settings, and the server owns the signals: a gunicorn worker
 leaves through ``sys.exit`` on SIGTERM and ``logging.shutdown`` then writes what is
@@ -47,16 +53,33 @@ except ImportError as exc:
         "dual_log.django needs Django: pip install 'dual-log-handler[django]'"
     ) from exc
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings as django_settings
+from django.utils.log import log_response
+
+from dual_log import _request
 from dual_log._config import FILE_HANDLER, STDOUT_HANDLER, config_level
 from dual_log._config import logging_config as sinks_config
+from dual_log._context import context
 from dual_log._options import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from django.http import HttpRequest
     from typing_extensions import Unpack
 
     from dual_log._options import Options
 
-__all__ = ["FILE_HANDLER", "STDOUT_HANDLER", "add_handlers", "logging_config"]
+__all__ = [
+    "ENVIRON_KEY",
+    "FILE_HANDLER",
+    "STDOUT_HANDLER",
+    "RequestIdMiddleware",
+    "add_handlers",
+    "logging_config",
+]
+ENVIRON_KEY = _request.ENVIRON_KEY
 # Django's own names for the parts of DEFAULT_LOGGING kept here (django/utils/log.py).
 MAIL_ADMINS = "mail_admins"
 REQUIRE_DEBUG_FALSE = "require_debug_false"
@@ -227,3 +250,76 @@ def _mail_admins_handler() -> dict[str, Any]:
         "filters": [REQUIRE_DEBUG_FALSE],
         "class": "django.utils.log.AdminEmailHandler",
     }
+
+
+class RequestIdMiddleware:
+    """Gives each request an id, bound for every record logged while Django handles it.
+
+    First in ``MIDDLEWARE``, so the other middleware's records are inside too::
+
+        MIDDLEWARE = ["dual_log.django.RequestIdMiddleware", ...]
+
+    The id is the value of the first of the request headers named by the
+    ``DUAL_LOG_REQUEST_ID_HEADERS`` setting (else the environment variable of that name,
+    else ``X-Request-Id``, then Fly.io's ``Fly-Request-Id``) that the request carries, or
+    a new one. While the request is handled it is bound as ``request_id``
+    (``dual_log.context``); it is sent back in the response header named first there
+    (``X-Request-Id``) and kept in ``request.META["dual_log.request_id"]``, where the
+    view finds it and gunicorn's access line (``integrations/gunicorn.conf.py``) does too.
+
+    Django logs a 4xx or 5xx response on ``django.request`` ("Not Found: /path") after
+    the last middleware has returned; this middleware has Django log it (with Django's own
+    ``log_response``, which marks it logged) before the id is taken off, so that record
+    carries the id too. Works in sync and async (ASGI) stacks.
+
+    Raises:
+        ValueError: a bad ``DUAL_LOG_REQUEST_ID_HEADERS``, naming the option.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        names = _request.header_names(getattr(django_settings, "DUAL_LOG_REQUEST_ID_HEADERS", None))
+        self.response_header = _request.response_header(names)
+        self._keys = _request.environ_keys(names)
+        self._async = iscoroutinefunction(get_response)
+        if self._async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        """Handle ``request`` with its id bound (a coroutine in an async stack)."""
+        if self._async:
+            return self._handle_async(request)
+        request_id = self._start(request)
+        with context(**{_request.FIELD: request_id}):
+            # Any: django-stubs types log_response's response as HttpResponse, which a
+            # StreamingHttpResponse is not; Django logs either.
+            response: Any = self.get_response(request)
+            if response.status_code >= 400:
+                log_response(
+                    "%s: %s", response.reason_phrase, request.path,
+                    response=response, request=request,
+                )  # fmt: skip
+        response[self.response_header] = request_id
+        return response
+
+    async def _handle_async(self, request: HttpRequest) -> Any:
+        request_id = self._start(request)
+        with context(**{_request.FIELD: request_id}):
+            response: Any = await self.get_response(request)
+            if response.status_code >= 400:
+                # As Django's own async handler calls it (sync_to_async copies the context).
+                await sync_to_async(log_response, thread_sensitive=False)(
+                    "%s: %s", response.reason_phrase, request.path,
+                    response=response, request=request,
+                )  # fmt: skip
+        response[self.response_header] = request_id
+        return response
+
+    def _start(self, request: HttpRequest) -> str:
+        """The request's id, also left in ``request.META``."""
+        request_id = _request.from_environ(request.META, self._keys)
+        request.META[ENVIRON_KEY] = request_id
+        return request_id

@@ -33,9 +33,21 @@ Why ``logconfig_dict`` rather than a hook that calls ``dual_log.setup()``:
   ``fork()``, with ``--preload`` or without: ``dual_log.FileHandler`` gives each child its
   own queue, writer thread and file descriptors (its own lock), so every worker appends
   to one file and each rotation happens once.
+
+Request ids: gunicorn writes the access line after the application has returned, when the
+request id that dual_log's Django middleware or Flask extension bound is no longer bound.
+``logger_class`` below binds it again, from the WSGI environ where they leave it
+(``environ["dual_log.request_id"]``), around that one line: the access record carries the
+same ``request_id`` field as every other record of the request, on both sinks. (With
+``--statsd-host``, gunicorn's own ``Statsd`` logger class would be replaced by it: derive
+``RequestIdLogger`` from ``gunicorn.instrument.statsd.Statsd`` instead.)
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.glogging import Logger
 
 import dual_log
 
@@ -50,3 +62,23 @@ logconfig_dict["loggers"] = {
     "gunicorn.error": {"handlers": [], "propagate": True},
     "gunicorn.access": {"handlers": [], "propagate": True},
 }
+
+
+# Where dual_log's request-id middlewares leave the id (dual_log.django.ENVIRON_KEY).
+REQUEST_ID_KEY = "dual_log.request_id"
+
+
+class RequestIdLogger(Logger):
+    """gunicorn's logger, whose access line carries the request's ``request_id``."""
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        """Write the access line with the request's id bound, when the app gave it one."""
+        request_id = environ.get(REQUEST_ID_KEY)
+        if not isinstance(request_id, str):
+            super().access(resp, req, environ, request_time)
+            return
+        with dual_log.context(request_id=request_id):
+            super().access(resp, req, environ, request_time)
+
+
+logger_class = RequestIdLogger

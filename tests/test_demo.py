@@ -70,7 +70,7 @@ def test_scripts_demo_installs_the_package_alone() -> None:
     def installs(script: str) -> list[str]:
         calls = [
             shlex.split(line)[2:]
-            for line in (ROOT / "scripts" / script).read_text().splitlines()
+            for line in map(str.strip, (ROOT / "scripts" / script).read_text().splitlines())
             if line.startswith("install_into_venv ")
         ]
         assert len(calls) == 1, script

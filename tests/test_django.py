@@ -8,6 +8,7 @@ through Django's test client in this process, and through ``runserver`` and
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
@@ -23,12 +24,13 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
-from django.test import Client, override_settings
+from django.test import AsyncClient, Client, override_settings
 from django.urls import path
 from django.utils.log import DEFAULT_LOGGING, configure_logging
 
 import dual_log
-from dual_log.django import add_handlers, logging_config
+from dual_log._context import current
+from dual_log.django import ENVIRON_KEY, add_handlers, logging_config
 from tests.e2e.servers import SAMPLES, environment, free_port, get, running
 from tests.helpers.logfiles import read_records
 
@@ -53,7 +55,26 @@ def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("deliberate failure")
 
 
-urlpatterns = [path("ok", ok), path("boom", boom)]
+def whoami(request: HttpRequest) -> HttpResponse:
+    """Answer with the request id the middleware left in request.META."""
+    view_logger.info("whoami %s", request.GET.get("id"))
+    return HttpResponse(request.META[ENVIRON_KEY])
+
+
+async def slow_ok(request: HttpRequest) -> HttpResponse:
+    """An async view that logs before and after giving way to the other requests."""
+    view_logger.info("start %s", request.GET.get("id"))
+    await asyncio.sleep(0.01)
+    view_logger.info("end %s", request.GET.get("id"))
+    return HttpResponse("ok")
+
+
+urlpatterns = [
+    path("ok", ok),
+    path("boom", boom),
+    path("whoami", whoami),
+    path("slow", slow_ok),
+]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -340,6 +361,123 @@ def test_add_handlers_to_default_logging_avoids_doubles_and_server_formatter(
     assert err == ""
     [record] = seen
     assert record.msg == '"%s" %s %s'  # ServerFormatter, which rewrites msg, was not used
+
+
+# Request ids ---------------------------------------------------------------------------
+
+REQUEST_IDS = override_settings(
+    ROOT_URLCONF=__name__,
+    ALLOWED_HOSTS=["testserver"],
+    MIDDLEWARE=["dual_log.django.RequestIdMiddleware", "django.middleware.common.CommonMiddleware"],
+    APPEND_SLASH=False,
+)
+
+
+def _ids(records: list[dict[str, Any]]) -> list[tuple[str, str, object]]:
+    return [(r["logger"], r["message"], r.get("request_id")) for r in records]
+
+
+def test_bound_context_reaches_djangos_own_records(
+    log_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Fields bound around a request are on django.request's records too, in both sinks."""
+    apply(logging_config(path=str(log_path)))
+    with request_settings(False), dual_log.context(tenant="acme", job="import"):
+        client = Client(raise_request_exception=False)
+        assert client.get("/missing").status_code == 404
+        assert client.get("/boom").status_code == 500
+    out, _, records = sinks(capsys, log_path)
+    assert [(r["message"], r["tenant"], r["job"]) for r in records] == [
+        ("Not Found: /missing", "acme", "import"),
+        ("Internal Server Error: /boom", "acme", "import"),
+    ]
+    assert out.count(" status_code=404 tenant=acme job=import\n") == 1
+    assert out.count(" status_code=500 tenant=acme job=import\n") == 1
+
+
+def test_request_id_middleware_gives_every_record_of_a_request_its_id(
+    log_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The header's id (X-Request-Id, else Fly-Request-Id, else a new one) is on the view's
+    record, django.request's 404 and 500 records (each once), the response and request.META."""
+    apply(logging_config(path=str(log_path)))
+    client = Client(raise_request_exception=False)
+    with REQUEST_IDS:
+        given = client.get("/whoami", {"id": "1"}, headers={"X-Request-Id": "abc-123"})
+        fly = client.get("/missing", headers={"Fly-Request-Id": "01JQSECXHA-ams"})
+        both = client.get(
+            "/boom", headers={"X-Request-Id": "not valid!", "Fly-Request-Id": "fly-9"}
+        )
+        new = client.get("/whoami", {"id": "2"})
+    new_id = new["X-Request-Id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", new_id)
+    assert [r.status_code for r in (given, fly, both, new)] == [200, 404, 500, 200]
+    assert [r["X-Request-Id"] for r in (given, fly, both)] == ["abc-123", "01JQSECXHA-ams", "fly-9"]
+    assert (given.content, new.content) == (b"abc-123", new_id.encode())
+    out, _, records = sinks(capsys, log_path)
+    assert _ids(records) == [
+        ("tests.django.views", "whoami 1", "abc-123"),
+        ("django.request", "Not Found: /missing", "01JQSECXHA-ams"),
+        ("django.request", "Internal Server Error: /boom", "fly-9"),
+        ("tests.django.views", "whoami 2", new_id),
+    ]
+    assert out.count(" WARNING django.request Not Found: /missing status_code=404 "
+                     "request_id=01JQSECXHA-ams\n") == 1  # fmt: skip
+    assert out.count(" INFO tests.django.views whoami 1 request_id=abc-123\n") == 1
+    assert "request_id" not in current()  # nothing is left bound after the requests
+
+
+def test_request_id_middleware_in_an_async_stack_keeps_concurrent_requests_apart(
+    log_path: Path,
+) -> None:
+    """Through Django's ASGI handler, 20 overlapping requests each keep their own id."""
+    apply(logging_config(path=str(log_path), stdout=False))
+
+    async def send_all() -> list[Any]:
+        client = AsyncClient()
+        slow = [
+            client.get("/slow", {"id": n}, headers={"X-Request-Id": f"r-{n}"}) for n in range(20)
+        ]
+        return await asyncio.gather(
+            *slow, client.get("/missing", headers={"X-Request-Id": "r-404"})
+        )
+
+    with REQUEST_IDS:
+        responses = asyncio.run(send_all())
+    assert [r["X-Request-Id"] for r in responses] == [f"r-{n}" for n in range(20)] + ["r-404"]
+    dual_log.flush_all(5.0)
+    records, torn = read_records(log_path)
+    assert torn == []
+    views = [r for r in records if r["logger"] == "tests.django.views"]
+    assert len(views) == 40
+    assert all(r["request_id"] == f"r-{r['message'].split()[1]}" for r in views)
+    starts = [i for i, r in enumerate(views) if r["message"].startswith("start")]
+    assert starts != list(range(0, 40, 2))  # the requests did overlap
+    not_found = [r for r in records if r["logger"] == "django.request"]
+    assert _ids(not_found) == [("django.request", "Not Found: /missing", "r-404")]
+
+
+def test_request_id_headers_setting_names_the_headers(log_path: Path) -> None:
+    """DUAL_LOG_REQUEST_ID_HEADERS in settings: those headers are read, the first is sent back."""
+    apply(logging_config(path=str(log_path), stdout=False))
+    with REQUEST_IDS, override_settings(DUAL_LOG_REQUEST_ID_HEADERS=["X-Correlation-Id"]):
+        client = Client()
+        chosen = client.get("/whoami", headers={"X-Correlation-Id": "corr-1"})
+        ignored = client.get("/whoami", headers={"X-Request-Id": "req-1"})
+    assert (chosen["X-Correlation-Id"], chosen.content) == ("corr-1", b"corr-1")
+    assert "X-Request-Id" not in chosen
+    assert ignored["X-Correlation-Id"] != "req-1"
+    assert re.fullmatch(r"[0-9a-f]{32}", ignored["X-Correlation-Id"])
+
+
+def test_a_bad_request_id_headers_setting_names_the_option() -> None:
+    """A header name with a space fails when Django builds the middleware, naming the option."""
+    with (
+        REQUEST_IDS,
+        override_settings(DUAL_LOG_REQUEST_ID_HEADERS="X Request"),
+        pytest.raises(ValueError, match=r"request_id_headers='X Request'"),
+    ):
+        Client().get("/whoami")
 
 
 # The sample project, in subprocesses --------------------------------------------------

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from flask.logging import default_handler
 
 import dual_log
-from dual_log.flask import DualLogExtension
+from dual_log._context import current
+from dual_log.flask import ENVIRON_KEY, DualLogExtension
 from tests.helpers.logfiles import read_records
 
 if TYPE_CHECKING:
@@ -225,3 +229,111 @@ def test_missing_flask_is_an_import_error_naming_the_extra(python: str) -> None:
     assert done.stdout.strip() == (
         "ImportError dual_log.flask needs Flask: pip install 'dual-log-handler[flask]'"
     )
+
+
+# Request ids ---------------------------------------------------------------------------
+
+
+def _request_app() -> Flask:
+    """An app whose view logs twice, giving way between, and answers with its request id."""
+    app = _app()
+
+    @app.get("/whoami")
+    def whoami() -> str:
+        app.logger.info("start %s", request.args.get("id"))
+        time.sleep(0.005)
+        app.logger.info("end %s", request.args.get("id"))
+        return str(request.environ[ENVIRON_KEY])
+
+    return app
+
+
+def test_each_request_gets_an_id_on_its_records_and_in_its_response(
+    log_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """X-Request-Id, else Fly-Request-Id, else a new id: on the view's records and Flask's
+    exception record, in the X-Request-Id response header and in request.environ."""
+    app = _request_app()
+    dual = dual_log.setup(app, path=str(log_path))
+    client = app.test_client()
+    given = client.get("/whoami?id=1", headers={"X-Request-Id": "abc-123"})
+    fly = client.get("/whoami?id=2", headers={"Fly-Request-Id": "01JQSECXHA-ams"})
+    boom = client.get("/boom", headers={"X-Request-Id": "a b", "Fly-Request-Id": "fly-9"})
+    new = client.get("/whoami?id=3")
+    new_id = new.headers["X-Request-Id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", new_id)
+    assert [r.headers["X-Request-Id"] for r in (given, fly, boom)] == [
+        "abc-123", "01JQSECXHA-ams", "fly-9",
+    ]  # fmt: skip
+    assert (given.text, fly.text, new.text) == ("abc-123", "01JQSECXHA-ams", new_id)
+    assert dual.flush()
+    records, torn = read_records(log_path)
+    assert torn == []
+    assert [(r["message"], r.get("request_id")) for r in records] == [
+        ("start 1", "abc-123"), ("end 1", "abc-123"),
+        ("start 2", "01JQSECXHA-ams"), ("end 2", "01JQSECXHA-ams"),
+        ("Exception on /boom [GET]", "fly-9"),
+        ("start 3", new_id), ("end 3", new_id),
+    ]  # fmt: skip
+    out = capsys.readouterr().out
+    assert out.count(f" INFO {app.name} start 1 request_id=abc-123\n") == 1
+    assert out.count(f" ERROR {app.name} Exception on /boom [GET] request_id=fly-9\n") == 1
+    assert current() == {}  # taken off after each request
+
+
+def test_concurrent_requests_never_mix_their_ids(log_path: Path) -> None:
+    """Requests handled at once in 8 threads: each record carries its own request's id."""
+    app = _request_app()
+    dual = dual_log.setup(app, path=str(log_path), stdout=False)
+
+    def send(number: int) -> str:
+        response = app.test_client().get(
+            f"/whoami?id={number}", headers={"X-Request-Id": f"r-{number}"}
+        )
+        return str(response.headers["X-Request-Id"])
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(send, range(64))) == [f"r-{n}" for n in range(64)]
+    assert dual.flush()
+    records, _ = read_records(log_path)
+    assert len(records) == 128
+    assert all(r["request_id"] == "r-" + r["message"].split()[1] for r in records)
+
+
+def test_request_id_headers_option_keyword_over_config_over_environment(
+    log_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """request_id_headers: the keyword wins over app.config, which wins over the environment;
+    the first header also names the response header."""
+    monkeypatch.setenv("DUAL_LOG_REQUEST_ID_HEADERS", "X-From-Env")
+    app = _request_app()
+    app.config["DUAL_LOG_REQUEST_ID_HEADERS"] = "X-From-Config"
+    DualLogExtension(app, path=str(log_path))
+    response = app.test_client().get("/whoami", headers={"X-From-Config": "cfg-1"})
+    assert (response.headers["X-From-Config"], response.text) == ("cfg-1", "cfg-1")
+    assert "X-Request-Id" not in response.headers
+    other = _request_app()
+    DualLogExtension(other, path=str(log_path), request_id_headers=["X-Mine", "X-From-Env"])
+    response = other.test_client().get("/whoami", headers={"X-From-Env": "env-1"})
+    assert response.headers["X-Mine"] == "env-1"
+
+
+def test_request_ids_off_adds_no_header_and_no_field(log_path: Path) -> None:
+    """request_ids=False: no response header, no request_id on the records."""
+    app = _request_app()
+    dual = DualLogExtension(app, path=str(log_path), request_ids=False).dual_log
+    assert dual is not None
+    client = app.test_client()
+    response = client.get("/hello", headers={"X-Request-Id": "abc"})
+    assert "X-Request-Id" not in response.headers
+    assert dual.flush()
+    records, _ = read_records(log_path)
+    assert [("request_id" in r) for r in records] == [False]
+
+
+def test_a_bad_request_id_headers_value_names_the_option(log_path: Path) -> None:
+    """A header name with a space in app.config fails at init_app, naming the option."""
+    app = _request_app()
+    app.config["DUAL_LOG_REQUEST_ID_HEADERS"] = ["X Request"]
+    with pytest.raises(ValueError, match=r"request_id_headers=\['X Request'\]"):
+        DualLogExtension(app, path=str(log_path))

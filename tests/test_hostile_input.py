@@ -364,6 +364,7 @@ BAD_VALUES = {
     "platform_fields": "fly",
     "source_fields": "lines",
     "text_extras": "sometimes",
+    "request_id_headers": "X Request-Id",
     "redact": "passwords",
     "redact_keys": "pin code",
     "redact_patterns": "(unclosed",

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, before it joined the standard library
+    import tomli as tomllib
 
 from tests.conftest import ROOT
 

@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
+    from email.message import Message
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_projects"
@@ -193,3 +194,20 @@ def get(url: str, timeout: float = 15.0) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+def fetch(
+    url: str, headers: Mapping[str, str] | None = None, timeout: float = 15.0
+) -> tuple[int, dict[str, str], str]:
+    """GET ``url`` sending ``headers``: the status, the response headers (lower-case names)
+    and the body, also for an error status."""
+    request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310  # as above
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, _headers(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, _headers(error.headers), error.read().decode()
+
+
+def _headers(message: Message) -> dict[str, str]:
+    return {name.lower(): value for name, value in message.items()}

@@ -43,8 +43,9 @@ WORKERS = 3
 # The logger each sample writes its per-request line to.
 REQUEST_LOGGER = {"django_app": "mysite.requests", "flask_app": "app"}
 ACCESS_LOGGER = "gunicorn.access"
-# A text line on stdout: '<UTC time> <LEVEL> <logger> <message>'.
-TEXT_LINE = re.compile(r"^(\S+) ([A-Z]+) (\S+) (.*)$")
+# A text line on stdout: '<UTC time> <LEVEL> <logger> <message>', then the request's id
+# (test_request_ids.py checks those).
+TEXT_LINE = re.compile(r"^(\S+) ([A-Z]+) (\S+) (.*?)(?: request_id=\S+)?$")
 
 
 def _lines(stdout: str, logger: str) -> list[tuple[datetime, str]]:

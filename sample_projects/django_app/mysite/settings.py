@@ -18,6 +18,9 @@ ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,.fly
 
 INSTALLED_APPS: list[str] = []
 MIDDLEWARE = [
+    # First, so every record of a request carries its request_id (X-Request-Id or Fly.io's
+    # Fly-Request-Id header, else a new one), which goes back in the X-Request-Id header.
+    "dual_log.django.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "mysite.middleware.log_requests",
