@@ -152,7 +152,7 @@ def test_text_output_shows_machine_level_logger_and_indents_tracebacks(mixed: Pa
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     failed = next(i for i, line in enumerate(lines) if "order 18 failed" in line)
-    assert " m-mixed ERROR    shop.cart order 18 failed" in lines[failed]
+    assert " shop-app/ams/m-mixed ERROR    shop.cart order 18 failed" in lines[failed]
     assert lines[failed + 1] == "    Traceback (most recent call last):"
     assert lines[failed + 4] == "    ValueError: bad price"
     assert any(line.endswith("order 17 placed rid=r-17 order=17") for line in lines)

@@ -1,4 +1,4 @@
-"""``dual-log cat``: every record of files and folders, filtered, merged by time, printed."""
+"""``dual-log cat``: every record of files and folders, filtered, put in time order, printed."""
 
 from __future__ import annotations
 
@@ -7,12 +7,20 @@ from typing import TYPE_CHECKING
 
 from dual_log._read import discover, merge
 from dual_log._read.scan import Counts, Scanner
-from dual_log.cli._common import add_filters, default_path, filters_of, printer_of
+from dual_log.cli._common import (
+    add_filters,
+    default_path,
+    filters_given,
+    filters_of,
+    printer_of,
+    report_read,
+)
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Iterator
 
-    from dual_log._read.scan import Filters
+    from dual_log._read.scan import Entry, Filters
     from dual_log._read.show import Printer
 
 
@@ -22,13 +30,22 @@ def add_parser(
     """The ``cat`` subcommand and its options."""
     parser = commands.add_parser(
         "cat",
-        help="every record of files and folders, oldest first, merged by time",
+        help="every record of files and folders, oldest first, in time order",
         description="Print every record of the files and folders given (default: the folder "
         "of the log file setup() would write, DUAL_LOG_PATH), oldest first. A folder means "
         "every log in it and its sub-folders: live file, rotated files, .gz files, segments "
-        "of an interrupted rotation. Several machines' files are merged by record time.",
+        "of an interrupted rotation. Records are put in time order within each file (several "
+        "processes write one file in batches) and across files and machines. When the "
+        "filters leave nothing, stderr says how many records were read.",
+        epilog="Exit status: 0, also when nothing matched; 1 when an input could not be read; "
+        "2 bad usage.",
     )
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="files and folders")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="log files and folders (default: the folder of DUAL_LOG_PATH, else /logs)",
+    )
     add_filters(parser)
     return parser
 
@@ -37,10 +54,19 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run ``dual-log cat`` with parsed ``args``; its exit status."""
     filters = filters_of(args, parser)
     paths = args.paths or [os.path.dirname(os.path.abspath(default_path()))]
-    return print_records(paths, filters, printer_of(args))
+    return print_records(
+        paths, filters, printer_of(args), window=args.window, given=filters_given(args)
+    )
 
 
-def print_records(inputs: list[str], filters: Filters, printer: Printer) -> int:
+def _stream(source: discover.Source, scanner: Scanner) -> Iterator[tuple[list[Entry], bytes]]:
+    for block in source.blocks():
+        yield scanner.scan(block), scanner.last
+
+
+def print_records(
+    inputs: list[str], filters: Filters, printer: Printer, *, window: float, given: list[str]
+) -> int:
     """Print what ``inputs`` hold; 0, or 1 when an input could not be read at all."""
     sources: list[discover.Source] = []
     failed = False
@@ -54,14 +80,15 @@ def print_records(inputs: list[str], filters: Filters, printer: Printer) -> int:
             failed = True
         sources += found
     counts = Counts()
-    streams = [Scanner(filters, counts).scan(source.lines()) for source in sources]
-    write = printer.write
-    for entry in merge.merge(streams) if streams else ():
-        write(entry)
+    parse = not printer.as_json
+    streams = [_stream(source, Scanner(filters, counts, parse=parse)) for source in sources]
+    held = merge.Window(window)
+    for batch in merge.merge(streams, held):
+        printer.write_all(batch)
     printer.out.flush()
-    if counts.not_json:
-        discover.warn(
-            f"{counts.not_json} line(s) were not JSON records (text lines, or lines cut "
-            "short); each is shown as it is, where it was in its file (on stderr with --json)"
-        )
+    report_read(counts, held, as_json=printer.as_json)
+    if sources and not counts.kept:
+        files = sum(len(source.paths) - len(source.failed) for source in sources)
+        read = f"read {counts.read} record(s) from {files} file(s)"
+        discover.warn(f"{read}; none matched {' '.join(given)}" if given and counts.read else read)
     return 1 if failed or any(source.failed for source in sources) else 0
