@@ -195,7 +195,8 @@ def _commands(dual_log: str, folder: str, machines: list[list[str]]) -> list[tup
 
 def run(*, records: int, rounds: int, progress: Any) -> dict[str, Any]:
     """Generate (once), check, and measure; rows of median wall seconds, peak RSS, lines."""
-    folder = os.path.join(tempfile.gettempdir(), f"dual_log-bench-reader-{records}")
+    # The name changes with the files' shape, so a run never reads files of an older one.
+    folder = os.path.join(tempfile.gettempdir(), f"dual_log-bench-reader-v2-{records}")
     progress(f"reader: files in {folder} ({MACHINES} machines x {records:,} records)")
     machines = generate(folder, records)
     paths = [name for names in machines for name in names]

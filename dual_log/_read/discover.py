@@ -7,8 +7,8 @@ names ``dual_log._facts`` gives them, for the writer too.
 A log's live and numbered files are one stream in the order they were written; each
 segment is a stream of its own, merged by time with the others (see ``merge``).
 
-Nothing is read into memory whole: files are read in chunks and cut after their last line
-break into blocks of whole lines, which the scanner takes in one piece (see ``scan``). A
+Nothing is read into memory whole: files are read in chunks, each split into a list of
+lines, which the scanner takes in one piece (see ``scan``). A
 gzip file that ends early (a machine killed mid-compression) is read as far as it goes,
 with one warning. A file is recognised as gzip by its first bytes, not by its name.
 """
@@ -57,11 +57,9 @@ class Source:
     paths: list[str]
     failed: list[str] = dataclasses.field(default_factory=list)
 
-    def blocks(self) -> Iterator[bytes]:
-        """Every line of every file, in blocks of whole lines, each line ending in
-        ``\\n`` (a file's last line without one gets one, so no line spans two files).
-        A file that cannot be opened or read is warned about, recorded in ``failed`` and
-        skipped."""
+    def batches(self) -> Iterator[list[bytes]]:
+        """Every line of every file, in lists of lines (no line spans two files). A file
+        that cannot be opened or read is warned about, recorded in ``failed`` and skipped."""
         # Open every file first: a rotation going on meanwhile renames names, not open files.
         opened: list[tuple[str, IO[bytes]]] = []
         for path in self.paths:
@@ -73,7 +71,7 @@ class Source:
         try:
             for path, stream in opened:
                 try:
-                    yield from line_blocks(chunks(stream, path))
+                    yield from line_lists(chunks(stream, path))
                 except OSError as exc:
                     self.failed.append(path)
                     warn(f"cannot read {path}: {exc.strerror or exc}")
@@ -114,44 +112,20 @@ def chunks(stream: IO[bytes], label: str) -> Iterator[bytes]:
         warn(f"{label}: gzip file ends early (cut while it was written); read as far as it goes")
 
 
-def line_blocks(parts: Iterable[bytes]) -> Iterator[bytes]:
-    """The concatenated ``parts`` cut after their last line break: blocks of whole lines,
-    each ending in ``\\n``; what follows the last break ends the last block, with one."""
+def line_lists(parts: Iterable[bytes]) -> Iterator[list[bytes]]:
+    """The lines of the concatenated ``parts``, without their line breaks, a list per part
+    (a line cut between two parts comes whole with the second; a last line without its
+    break comes last). Each part is split once, and no part is copied."""
     rest = b""
     for part in parts:
-        cut = part.rfind(b"\n") + 1
-        if not cut:
-            rest += part
-            continue
-        yield rest + part[:cut] if rest else part[:cut]
-        rest = part[cut:]
+        lines = part.split(b"\n")
+        if rest:
+            lines[0] = rest + lines[0]
+        rest = lines.pop()
+        if lines:
+            yield lines
     if rest:
-        yield rest + b"\n"
-
-
-def split_lines(parts: Iterable[bytes]) -> Iterator[bytes]:
-    """Lines of the concatenated ``parts``, without line breaks; a last unfinished line too."""
-    for block in line_blocks(parts):
-        lines = block.split(b"\n")
-        lines.pop()
-        yield from lines
-
-
-def first_line(path: str, limit: int = 1 << 20) -> bytes | None:
-    """The first line of a file (decompressed if gzip), or None if it cannot be read."""
-    try:
-        with open(path, "rb") as stream:
-            seen = b""
-            for part in chunks(stream, path):
-                seen += part
-                end = seen.find(b"\n")
-                if end >= 0:
-                    return seen[:end]
-                if len(seen) > limit:
-                    return seen
-            return seen
-    except OSError:
-        return None
+        yield [rest]
 
 
 def _sort_key(name: str) -> tuple[int, str, int, int]:

@@ -31,7 +31,7 @@ import time
 from typing import IO, TYPE_CHECKING
 
 from dual_log._facts import ROTATED, SEGMENT, TIMED, lock_path, rotation_number
-from dual_log._read.discover import CHUNK, chunks, line_blocks, warn
+from dual_log._read.discover import CHUNK, chunks, line_lists, warn
 from dual_log._read.watch import RotationCounter
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def live_file(path: str) -> str | None:
 
 
 class Follower:
-    """Reads one live log file by name, across rotations, handing on blocks of whole lines.
+    """Reads one live log file by name, across rotations, handing on lists of whole lines.
 
     Args:
         path: the live file.
@@ -129,12 +129,12 @@ class Follower:
         self._adopt(fd)
         return True
 
-    def previous(self) -> Iterator[bytes]:
-        """Blocks of the newest rotated file (for ``-n`` when the live file holds too few)."""
+    def previous(self) -> Iterator[list[bytes]]:
+        """Lines of the newest rotated file (for ``-n`` when the live file holds too few)."""
         stream = next(self._rotated(), None)
         if stream is not None:
             with stream:
-                yield from line_blocks(chunks(stream, stream.name))
+                yield from line_lists(chunks(stream, stream.name))
 
     def skip(self) -> None:
         """Go to the end of the live file: only what is written from now on is read."""
@@ -144,8 +144,8 @@ class Follower:
 
     # Reading ---------------------------------------------------------------------
 
-    def poll(self) -> Iterator[bytes | Gap]:
-        """Blocks of the lines written since the last look, in the order written, across
+    def poll(self) -> Iterator[list[bytes] | Gap]:
+        """Lists of the lines written since the last look, in the order written, across
         any rotation meanwhile; a ``Gap`` where files went before they could be read."""
         if self._fd is None:
             if os.path.lexists(self.path):
@@ -164,28 +164,27 @@ class Follower:
             self._rest, self._lines = b"", 0
             yield from self._drain()
 
-    def _drain(self) -> Iterator[bytes]:
-        """Blocks of the whole lines of the current file from where reading stopped."""
+    def _drain(self) -> Iterator[list[bytes]]:
+        """The whole lines of the current file from where reading stopped."""
         assert self._fd is not None
         while data := os.read(self._fd, CHUNK):
             self._offset += len(data)
-            cut = data.rfind(b"\n") + 1
-            if not cut:
-                self._rest += data
-                continue
-            block = self._rest + data[:cut] if self._rest else data[:cut]
-            self._rest = data[cut:]
-            if self._lines >= 0:
-                self._lines += block.count(b"\n")
-            yield block
+            lines = data.split(b"\n")
+            if self._rest:
+                lines[0] = self._rest + lines[0]
+            self._rest = lines.pop()
+            if lines:
+                if self._lines >= 0:
+                    self._lines += len(lines)
+                yield lines
 
-    def _switch(self) -> Iterator[bytes | Gap]:
+    def _switch(self) -> Iterator[list[bytes] | Gap]:
         """Finish the file followed, read the files rotated after it, open the new one."""
         head = None
         if self._fd is not None:
             yield from self._drain()
             if self._rest:  # the old file ends in a line cut short: it is shown as it is
-                yield self._rest + b"\n"
+                yield [self._rest]
             head = _first_line(self._fd)
             if self._lines > 0:
                 self._per_file = self._lines
@@ -199,11 +198,11 @@ class Follower:
             yield gap
         for stream, first in newer:
             with stream:
-                lines = 0
-                for block in line_blocks(chunks(stream, stream.name)):
-                    lines += block.count(b"\n")
-                    yield block
-            self._per_file = lines or self._per_file
+                count = 0
+                for lines in line_lists(chunks(stream, stream.name)):
+                    count += len(lines)
+                    yield lines
+            self._per_file = count or self._per_file
             self._remember(first)
         self._adopt(fd)
         yield from self._drain()

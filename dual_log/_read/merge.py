@@ -100,32 +100,43 @@ class Window:
         return out
 
 
-def merge(
-    streams: Sequence[Iterator[tuple[list[Entry], bytes]]], window: Window
-) -> Iterator[list[Entry]]:
+Step = tuple["list[Entry]", bytes]
+
+
+def interleave(streams: Sequence[Iterator[Step]]) -> Iterator[Step]:
+    """The steps of ``streams`` (each a batch of entries in its files' order, and the time
+    read up to), the stream that has read least far always next; each step comes with the
+    least time every stream not ended has read up to, so no entry still to come is older
+    than that by more than the window.
+    """
+    # (time read up to, stream number): the least first.
+    fronts = [(b"", index) for index in range(len(streams))]
+    heapq.heapify(fronts)
+    while fronts:
+        front, index = fronts[0]
+        step = next(streams[index], None)
+        if step is None:
+            heapq.heappop(fronts)
+            entries: list[Entry] = []
+        else:
+            entries, reached = step
+            heapq.heapreplace(fronts, (max(front, reached), index))
+        yield entries, fronts[0][0] if fronts else b""
+
+
+def merge(streams: Sequence[Iterator[Step]], window: Window) -> Iterator[list[Entry]]:
     """Batches of entries in time order, from ``streams`` that each yield a batch of entries
     and the time read up to, in their files' order.
 
     The stream that has read least far is always read next, so the others wait with what
     they read, and the window holds only about ``window.seconds`` of each.
     """
-    # (time read up to, stream number): the least first.
-    fronts = [(b"", index) for index in range(len(streams))]
-    heapq.heapify(fronts)
     due = BATCH
-    while fronts:
-        front, index = fronts[0]
-        step = next(streams[index], None)
-        if step is None:
-            heapq.heappop(fronts)
-        else:
-            entries, reached = step
-            window.add(entries)
-            heapq.heapreplace(fronts, (max(front, reached), index))
-        if not fronts:
-            yield window.rest()
-        elif len(window) >= due:
-            out = window.release(fronts[0][0])
+    for entries, front in interleave(streams):
+        window.add(entries)
+        if len(window) >= due:
+            out = window.release(front)
             due = len(window) + BATCH
             if out:
                 yield out
+    yield window.rest()

@@ -1,19 +1,19 @@
-"""Turning blocks of lines into (time, line, record) entries, and the filters of ``cat``/``tail``.
+"""Turning lists of lines into (time, line, record) entries, and the filters of ``cat``/``tail``.
 
 Times are compared as the text dual_log writes: ``2024-05-01T12:00:00.123+00:00``, always
 UTC and always the same width, so text order is time order and most lines need no JSON
 parsing to be placed or filtered: a line that starts the way ``JsonFormatter`` starts every
 record (``{"time": "...", "level": "...``) gives its time and level by position.
 
-A block (whole lines, each ending in ``\\n``, see ``discover``) whose every line starts that
-way is taken in one piece: one pass over its lines compares the two slices that prove the
-shape (and, for ``--level``, the first byte of the level's name), and only the lines kept
-are looked at further, so most lines cost a few slices and no Python function call. Any
-other block is read line by line: the capture's compact lines (``{"time":"...``) by
-position too, other JSON with ``json``, its time brought to the same form. Kept lines are
-parsed in full only when something needs their fields (text output, ``--logger``,
-``--grep``, ``--field``, ``--app``); for ``--json`` a line of the writer's shape that ends
-in ``}`` is passed on as it is.
+A list of lines (see ``discover``) whose every line starts that way is taken in one piece:
+one pass over its lines compares the two slices that prove the shape (and, for ``--level``,
+the first byte of the level's name), and only the lines kept are looked at further, so
+most lines cost a few slices and no Python function call. Any other list is read line by
+line: the capture's compact lines (``{"time":"...``) by position too, other JSON with
+``json``, its time brought to the same form. Kept lines are parsed in full only when
+something needs their fields (text output, ``--logger``, ``--grep``, ``--field``,
+``--app``); for ``--json`` a line of the writer's shape that ends in ``}`` is passed on as
+it is.
 
 A record without a level, or with a level name that is not one of logging's (a raw line
 the capture kept, a custom level name), is left out by ``--level`` and shown otherwise.
@@ -310,10 +310,8 @@ class Scanner:
         self.last = b""
         self._firsts = _first_bytes(filters.level) if filters.level else None
 
-    def scan(self, block: bytes) -> list[Entry]:
-        """The entries kept from ``block`` (whole lines, each ending in ``\\n``), in order."""
-        lines = block.split(b"\n")
-        lines.pop()
+    def scan(self, lines: list[bytes]) -> list[Entry]:
+        """The entries kept from ``lines`` (without their line breaks), in order."""
         entries = self._writer_lines(lines) if lines else []
         if entries is None:
             entries = self._mixed(lines)

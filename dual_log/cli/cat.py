@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from dual_log._read import discover, merge
+from dual_log._read import discover, merge, parallel
 from dual_log._read.scan import Counts, Scanner
 from dual_log.cli._common import (
     add_filters,
@@ -17,7 +18,6 @@ from dual_log.cli._common import (
 )
 
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Iterator
 
     from dual_log._read.scan import Entry, Filters
@@ -47,7 +47,26 @@ def add_parser(
         help="log files and folders (default: the folder of DUAL_LOG_PATH, else /logs)",
     )
     add_filters(parser)
+    parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="read the sources (one per log and machine) in N processes at once (default: "
+        "one per source, up to twice the CPUs, when there are several CPUs, several sources "
+        "and 8 MB or more; 1: all in this process)",
+    )
     return parser
+
+
+def _jobs(text: str) -> int:
+    """An argparse type: a number of processes >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes >= 1")
+    return value
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -55,17 +74,51 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     filters = filters_of(args, parser)
     paths = args.paths or [os.path.dirname(os.path.abspath(default_path()))]
     return print_records(
-        paths, filters, printer_of(args), window=args.window, given=filters_given(args)
+        paths,
+        filters,
+        printer_of(args),
+        window=args.window,
+        given=filters_given(args),
+        jobs=args.jobs,
     )
 
 
 def _stream(source: discover.Source, scanner: Scanner) -> Iterator[tuple[list[Entry], bytes]]:
-    for block in source.blocks():
-        yield scanner.scan(block), scanner.last
+    for lines in source.batches():
+        yield scanner.scan(lines), scanner.last
+
+
+def _child(
+    group: list[int],
+    sources: list[discover.Source],
+    streams: list[Iterator[tuple[list[Entry], bytes]]],
+    counts: Counts,
+    siblings: list[parallel.Child],
+) -> parallel.Child:
+    """A process of its own reading the sources numbered in ``group``."""
+
+    def report() -> dict[str, Any]:
+        # In the child, ``counts`` counts only what the child read: nothing was read
+        # before the fork.
+        failed = [path for index in group for path in sources[index].failed]
+        return {"counts": parallel.counts_of(counts), "late": 0, "failed": failed}
+
+    return parallel.Child(
+        [streams[index] for index in group],
+        report,
+        [sources[index].label for index in group],
+        siblings=siblings,
+    )
 
 
 def print_records(
-    inputs: list[str], filters: Filters, printer: Printer, *, window: float, given: list[str]
+    inputs: list[str],
+    filters: Filters,
+    printer: Printer,
+    *,
+    window: float,
+    given: list[str],
+    jobs: int | None = None,
 ) -> int:
     """Print what ``inputs`` hold; 0, or 1 when an input could not be read at all."""
     sources: list[discover.Source] = []
@@ -83,9 +136,26 @@ def print_records(
     parse = not printer.as_json
     streams = [_stream(source, Scanner(filters, counts, parse=parse)) for source in sources]
     held = merge.Window(window)
-    for batch in merge.merge(streams, held):
-        printer.write_all(batch)
-    printer.out.flush()
+    children: list[parallel.Child] = []
+    try:
+        groups = parallel.share(sources, parallel.jobs_for(sources, jobs))
+        for group in groups[1:]:
+            children.append(_child(group, sources, streams, counts, children))
+        own = [streams[index] for index in groups[0]] if groups else []
+        for batch in merge.merge(own + [child.steps() for child in children], held):
+            printer.write_all(batch)
+        printer.out.flush()
+    finally:
+        for child in children:
+            child.close()
+    for child in children:
+        if child.report is None:
+            discover.warn(f"the reading of {', '.join(child.labels)} stopped before its end")
+            failed = True
+            continue
+        parallel.add_counts(counts, child.report["counts"])
+        held.late += int(child.report["late"])
+        failed = failed or bool(child.report["failed"])
     report_read(counts, held, as_json=printer.as_json)
     if sources and not counts.kept:
         files = sum(len(source.paths) - len(source.failed) for source in sources)

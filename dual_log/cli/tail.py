@@ -137,14 +137,14 @@ def _last(follower: Follower, scanner: Scanner, lines: int, *, existed: bool) ->
     the live one holds fewer."""
     last: collections.deque[Entry] = collections.deque(maxlen=lines)
     if existed:
-        for block in follower.poll():
-            if not isinstance(block, Gap):
-                last.extend(scanner.scan(block))
+        for batch in follower.poll():
+            if not isinstance(batch, Gap):
+                last.extend(scanner.scan(batch))
     if len(last) < lines:
         before: collections.deque[Entry] = collections.deque(maxlen=lines - len(last))
         previous = Scanner(scanner.filters, scanner.counts, parse=scanner.parse)
-        for block in follower.previous():
-            before.extend(previous.scan(block))
+        for batch in follower.previous():
+            before.extend(previous.scan(batch))
         last.extendleft(reversed(before))
         scanner.last = scanner.last or previous.last
     return list(last)
@@ -201,11 +201,11 @@ def _follow(follower: Follower, scanner: Scanner, window: Window, printer: Print
     quiet_since = time.monotonic()
     while not follower.stopped:
         new = False
-        for block in follower.poll():
-            if isinstance(block, Gap):
-                gaps.found(block, front)
+        for lines in follower.poll():
+            if isinstance(lines, Gap):
+                gaps.found(lines, front)
                 continue
-            window.add(scanner.scan(block))
+            window.add(scanner.scan(lines))
             front = max(front, scanner.last)
             new = True
         now = time.monotonic()
