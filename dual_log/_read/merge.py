@@ -15,8 +15,9 @@ An entry that still comes after newer ones were printed (a writer that could not
 for longer than the window: a full disk, a stopped process) is printed at once, not
 dropped, and counted in ``late``, which the commands report on stderr. Memory stays
 flat: the window holds what the streams read within ``WINDOW`` seconds of each other,
-and never more than ``LIMIT`` entries (past that the oldest are printed early, and any
-entry then out of place is counted as late too).
+and never more than ``LIMIT`` entries once it hands entries on (past that the oldest are
+printed early, and any entry then out of place is counted as late too), ``BATCH`` and a
+step more between two hand-ons.
 """
 
 from __future__ import annotations

@@ -151,31 +151,44 @@ def _last(follower: Follower, scanner: Scanner, lines: int, *, existed: bool) ->
 
 
 class _Gaps:
-    """Files rotated away before they could be read: said as found, and in all at the end."""
+    """Files rotated away before they could be read: said as found (at most one line every
+    ``QUIET`` seconds, with what came meanwhile), and in all at the end."""
+
+    QUIET = 10.0
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.files = self.records = 0
         self.unknown = False
+        self._said = -self.QUIET
+        self._files = self._records = 0  # since the last line
 
     def found(self, gap: Gap, after: bytes) -> None:
-        since = f", written after {after.decode()}" if after else ""
         if gap.files is None:
-            self.unknown = True
-            warn(
-                f"{self.path}: records{since} may be missing: the file followed was rotated "
-                "past keep, and more rotations than the rotated files kept happened between "
-                "two looks (how many cannot be told here)"
-            )
+            if not self.unknown:
+                self.unknown = True
+                since = f" written after {after.decode()}" if after else ""
+                warn(
+                    f"{self.path}: records{since} may be missing: the file followed was "
+                    "rotated past keep, and more rotations than the rotated files kept "
+                    "happened between two looks (how many cannot be told here)"
+                )
             return
         self.files += gap.files
-        about = f"about {gap.records} records" if gap.records is not None else "their records"
+        self._files += gap.files
         if gap.records is not None:
             self.records += gap.records
+            self._records += gap.records
+        now = time.monotonic()
+        if now - self._said < self.QUIET:
+            return
+        since = f", written after {after.decode()}" if after else ""
         warn(
-            f"{self.path}: {gap.files} rotated file(s) were removed before they could be read "
-            f"({about}{since}): a writer rotated more times than keep allows between two looks"
+            f"{self.path}: {self._files} rotated file(s) were removed before they could be "
+            f"read (about {self._records} records{since}): a writer rotated more times than "
+            "keep allows between two looks"
         )
+        self._said, self._files, self._records = now, 0, 0
 
     def summary(self) -> None:
         if self.files:
