@@ -37,7 +37,7 @@ def positive_seconds(text: str) -> float:
     """An argparse type: a number of seconds > 0."""
     value = seconds(text)
     if value == 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds > 0")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
     return value
 
 

@@ -19,9 +19,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from dual_log._facts import SEGMENT_MARK, STRANDED_AFTER, lock_path
-from dual_log._options import Settings
+from dual_log._options import OPTIONS, Settings
 from dual_log._report import size_text
-from dual_log.cli._common import usage_error
+from dual_log.cli._common import seconds, usage_error
 
 if TYPE_CHECKING:
     import argparse
@@ -244,15 +244,21 @@ def add_parser(
         "variables > defaults) and check the log folder. One line per check, then a verdict; "
         "exit status 1 when a check failed.",
     )
-    parser.add_argument("--path", help="the log file (default: DUAL_LOG_PATH, else /logs/app.log)")
-    parser.add_argument("--max-bytes", help="as setup(max_bytes=...)")
-    parser.add_argument("--keep", help="as setup(keep=...)")
+    for name, metavar in (("path", "PATH"), ("max_bytes", "SIZE"), ("keep", "N")):
+        option = next(o for o in OPTIONS if o.name == name)
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            metavar=metavar,
+            help=f"as setup({name}=...): {option.doc} (default: {option.env}, "
+            f"else {option.default})",
+        )
     parser.add_argument(
         "--stale-after",
-        type=float,
+        type=seconds,
         default=STRANDED_AFTER,
         metavar="SECONDS",
-        help="a rotation segment older than this was left by an interrupted rotation (60)",
+        help="a rotation segment unchanged for this long was left by an interrupted "
+        f"rotation (default: {STRANDED_AFTER:g})",
     )
     parser.add_argument(
         "-o",
@@ -260,7 +266,8 @@ def add_parser(
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="any other setup() option, e.g. -o compress=true",
+        help="any other setup() option, as its DUAL_LOG_* variable takes it, e.g. "
+        "-o compress=true (repeat for several)",
     )
     return parser
 

@@ -9,6 +9,7 @@ they could be read are reported on stderr as they are found, and in all when it 
 
 from __future__ import annotations
 
+import argparse
 import collections
 import signal
 import time
@@ -25,12 +26,9 @@ from dual_log.cli._common import (
     positive_seconds,
     printer_of,
     report_read,
-    usage_error,
 )
 
 if TYPE_CHECKING:
-    import argparse
-
     from dual_log._read.scan import Entry, Filters
     from dual_log._read.show import Printer
 
@@ -64,7 +62,7 @@ def add_parser(
     parser.add_argument(
         "-n",
         "--lines",
-        type=int,
+        type=_count,
         default=10,
         metavar="N",
         help="records printed first, from the end of the file (default 10; 0: only new ones)",
@@ -80,11 +78,20 @@ def add_parser(
     return parser
 
 
+def _count(text: str) -> int:
+    """An argparse type: a number of records >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of records >= 0")
+    return value
+
+
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run ``dual-log tail`` with parsed ``args``; its exit status."""
     filters = filters_of(args, parser)
-    if args.lines < 0:
-        usage_error(parser, f"-n {args.lines}: give a number of records >= 0")
     target = live_file(args.path or default_path())
     if target is None:
         return 1
