@@ -71,17 +71,21 @@ def share(sources: Sequence[Source], jobs: int) -> list[list[int]]:
 
 def jobs_for(sources: Sequence[Source], asked: int | None) -> int:
     """How many processes to read ``sources`` with: ``asked``; else, when there are several
-    CPUs, several sources and enough to read, one per source up to twice the CPUs (three
-    sources on two cores finish sooner as three processes than as two of two and one);
-    else one."""
+    sources and enough to read, one per idle CPU (the CPUs less the load average over the
+    last minute, as ``make --load-average`` judges it: on a busy machine another process
+    only adds its own start to the time); else one."""
     if not hasattr(os, "fork") or len(sources) < 2:
         return 1
     if asked is not None:
         return asked
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if (cpus or 1) < 2 or sum(weight(source) for source in sources) < SMALL:
+    if sum(weight(source) for source in sources) < SMALL:
         return 1
-    return min(len(sources), 2 * (cpus or 1), MOST)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        busy = round(os.getloadavg()[0])
+    except OSError:
+        busy = 0
+    return max(1, min(len(sources), (cpus or 1) - busy, MOST))
 
 
 class Child:

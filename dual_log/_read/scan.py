@@ -265,10 +265,13 @@ class Counts:
     not_json_hidden: int = 0
 
 
-def _first_bytes(minimum: int) -> frozenset[bytes]:
-    """The first bytes of the level names at ``minimum`` or above (``L`` for ``Level N``)."""
-    names = [n for n, v in LEVELS.items() if v >= minimum] + ["Level"]
-    return frozenset(name.encode()[:1] for name in names)
+def _left_out(minimum: int) -> frozenset[bytes]:
+    """The shape's key and the first byte of a level name, for each first byte that only
+    names of levels under ``minimum`` start with: such a line is left out by one look.
+    (A name no level has is left out too, so a custom name that starts so loses nothing.)"""
+    kept = {n.encode()[:1] for n, v in LEVELS.items() if v >= minimum} | {b"L"}  # Level N
+    under = {n.encode()[:1] for n, v in LEVELS.items() if v < minimum}
+    return frozenset(SHAPE + first for first in under - kept)
 
 
 def _place(line: bytes) -> tuple[bytes | None, int | None, dict[str, Any] | None]:
@@ -308,7 +311,7 @@ class Scanner:
         self.counts = counts
         self.parse = parse or filters.judged
         self.last = b""
-        self._firsts = _first_bytes(filters.level) if filters.level else None
+        self._left = _left_out(filters.level) if filters.level else None
 
     def scan(self, lines: list[bytes]) -> list[Entry]:
         """The entries kept from ``lines`` (without their line breaks), in order."""
@@ -322,8 +325,8 @@ class Scanner:
         """Entries of ``lines`` if every one is of the writer's shape (else None: they are
         read one by one). Each check is a slice compared, per line, in one comprehension."""
         since, until = self.filters.since, self.filters.until
-        firsts = self._firsts
-        if firsts is None and not (self.parse or since or until):
+        left = self._left
+        if left is None and not (self.parse or since or until):
             # Everything, and nothing to parse: the shape, and that each line is whole.
             entries: list[Entry] = [
                 (line[10:TIME_END], line, True)
@@ -336,14 +339,13 @@ class Scanner:
                 return None
             self._read(lines)
             return entries
-        if firsts is not None:
-            # The lines not of the shape, and those whose level's name starts as one kept.
+        if left is not None:
+            # The lines not of the shape, or whose level's name starts otherwise than those
+            # of the levels left out (those of the shape that do are left out at once).
             looked = [
                 line
                 for line in lines
-                if line[SHAPE_START:LEVEL_START] != SHAPE
-                or line[:10] != PREFIX
-                or line[LEVEL_START : LEVEL_START + 1] in firsts
+                if line[SHAPE_START : LEVEL_START + 1] not in left or line[:10] != PREFIX
             ]
             if [
                 line

@@ -15,7 +15,6 @@ A queue that overflowed makes the count unknown, never wrong.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import struct
 import sys
@@ -48,6 +47,8 @@ class RotationCounter:
         if not sys.platform.startswith("linux"):
             return None
         folder, name = os.path.split(os.path.abspath(path))
+        import ctypes  # only here: every dual-log command would pay for it at start
+
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)

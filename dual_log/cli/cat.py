@@ -52,8 +52,8 @@ def add_parser(
         type=_jobs,
         metavar="N",
         help="read the sources (one per log and machine) in N processes at once (default: "
-        "one per source, up to twice the CPUs, when there are several CPUs, several sources "
-        "and 8 MB or more; 1: all in this process)",
+        "one per idle CPU, when there are several sources and 8 MB or more to read; 1: all "
+        "in this process)",
     )
     return parser
 
