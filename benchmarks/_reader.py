@@ -180,7 +180,7 @@ def _commands(dual_log: str, folder: str, machines: list[list[str]]) -> list[tup
     """(label, shell command, what it does, the label of its floor or "")."""
     files = " ".join(name for names in machines for name in names)
     one = os.path.dirname(machines[0][0])
-    grep = "grep -F '\"level\": \"ERROR\"'"
+    grep = 'grep -F \'"level": "ERROR"\''
     jq = "jq -c 'select(.level==\"ERROR\")'"
     return [
         ("dual-log cat --level ERROR --json", f"{dual_log} cat --level ERROR --json {folder}",
