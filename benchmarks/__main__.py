@@ -4,7 +4,7 @@
     .venv/bin/python -m benchmarks --quick    # tiny sizes: checks the scripts, not speed
     .venv/bin/python -m benchmarks --parts percall,multiproc --no-doc
     .venv/bin/python -m benchmarks capture    # dual-log capture vs the Node subscribers
-    .venv/bin/python -m benchmarks reader     # only the reader: dual-log cat vs zcat|jq
+    .venv/bin/python -m benchmarks reader     # only the reader: dual-log cat vs zcat|grep, sort
     .venv/bin/python -m benchmarks soak       # minutes of rotating and gzipping one file
 
 Run it from the repository root on a machine doing nothing else: ratios within one run
@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--connections", type=int, default=8, help="end-to-end connections (8)")
     parser.add_argument("--e2e-rounds", type=int, help="end-to-end rounds per application (3)")
-    parser.add_argument("--reader-mb", type=float, help="reader: MB of JSON lines per machine (50)")
+    parser.add_argument("--reader-records", type=int,
+                        help="reader: records per machine (100000; 3 machines)")  # fmt: skip
+    parser.add_argument("--reader-rounds", type=int, help="reader: interleaved rounds (7)")
     parser.add_argument("--doc", default=os.path.join(ROOT, "docs", "PERFORMANCE.md"),
                         help="Markdown file whose benchmark blocks are rewritten")  # fmt: skip
     parser.add_argument("--chart", default=os.path.join(ROOT, "docs", "per_call_cost.png"),
@@ -142,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     described = _report.machine(loader) + f"\n- Command: `{command.strip()}`"
     if "reader" in parts:
         results["reader"] = _reader.run(
-            mb_per_machine=args.reader_mb or (0.5 if quick else 50.0),
-            repeats=1 if quick else 3,
+            records=args.reader_records or (2_000 if quick else 100_000),
+            rounds=args.reader_rounds or (1 if quick else 7),
             progress=progress,
         )
         blocks["reader"] = _reader.table(results["reader"], described)

@@ -460,9 +460,9 @@ def run(args: argparse.Namespace, progress: Any) -> dict[str, Any]:
                 ("plain", KINDS, None, args.rounds),
                 ("apps", PEERS, None, args.rounds),
             ]
-            for rate in (float(r) for r in args.rates.split(",") if r.strip()):
+            for paced in (float(r) for r in args.rates.split(",") if r.strip()):
                 plan.append(
-                    ("plain", ("capture", "node raw", "node fields"), rate, args.rate_rounds)
+                    ("plain", ("capture", "node raw", "node fields"), paced, args.rate_rounds)
                 )
             for shape, kinds, rate, rounds in plan:
                 count = args.burst if rate is None else int(rate * args.seconds)

@@ -4,8 +4,10 @@ merged, filtered and damaged."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import pty
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -13,7 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import DUAL_LOG, ROOT, machine_env, records, run, write_machine
+from dual_log._capture._lines import line_of
+from tests.helpers.cli import (
+    DUAL_LOG,
+    ROOT,
+    machine_env,
+    records,
+    run,
+    start_paced,
+    write_machine,
+)
 
 COUNT = 400
 ROTATING = ("max_bytes=4000", "keep=100", "compress=true")
@@ -57,7 +68,8 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_folders_of_several_machines_read_whole_and_merged_by_time(machines: Path) -> None:
-    """Every record of every machine (live, rotated, .gz) comes out once, in time order."""
+    """Every record of every machine (live, rotated, .gz) comes out once, in time order, also
+    those of the file two processes shared."""
     assert list((machines / "m-one").glob("app.log.*.gz")), "the writers must have rotated"
     done = run("cat", str(machines), "--json")
     assert done.returncode == 0, done.stderr
@@ -65,8 +77,8 @@ def test_folders_of_several_machines_read_whole_and_merged_by_time(machines: Pat
     ids = _ids(found)
     assert len(ids) == len(set(ids)) == 4 * COUNT
     assert _writer_order_kept(ids)
-    single = [r["time"] for r in found if r["fly_machine"] != "m-three"]
-    assert single == sorted(single)
+    times = [r["time"] for r in found]  # m-three's two processes shared one file
+    assert times == sorted(times)
     assert {r["fly_machine"] for r in found} == {"m-one", "m-two", "m-three"}
 
 
@@ -146,13 +158,13 @@ def test_since_and_until_take_iso_times_and_spans(mixed: Path) -> None:
 
 
 def test_text_output_shows_machine_level_logger_and_indents_tracebacks(mixed: Path) -> None:
-    """Readable lines: time, machine, level, logger, message, extras; traceback indented;
-    control characters escaped so no message forges a line; no colour off a terminal."""
+    """Readable lines: time, app/region/machine, level, logger, message, extras; traceback
+    indented; control characters escaped so no message forges a line; no colour off a terminal."""
     done = run("cat", str(mixed))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     failed = next(i for i, line in enumerate(lines) if "order 18 failed" in line)
-    assert " m-mixed ERROR    shop.cart order 18 failed" in lines[failed]
+    assert " shop-app/ams/m-mixed ERROR    shop.cart order 18 failed" in lines[failed]
     assert lines[failed + 1] == "    Traceback (most recent call last):"
     assert lines[failed + 4] == "    ValueError: bad price"
     assert any(line.endswith("order 17 placed rid=r-17 order=17") for line in lines)
@@ -241,3 +253,160 @@ def test_without_paths_the_folder_setup_would_write_is_read(machines: Path) -> N
     assert done.returncode == 0, done.stderr
     assert {r["fly_machine"] for r in records(done.stdout)} == {"m-two"}
     assert len(records(done.stdout)) == COUNT
+
+
+def _raw_times(folder: Path) -> list[str]:
+    """The times of a folder's records in the order the files hold them, oldest file first."""
+
+    def number(path: Path) -> int:
+        rest = path.name.removeprefix("app.log").removeprefix(".").removesuffix(".gz")
+        return int(rest) if rest else 0
+
+    times = []
+    for path in sorted(folder.glob("app.log*"), key=number, reverse=True):
+        data = path.read_bytes()
+        data = gzip.decompress(data) if path.name.endswith(".gz") else data
+        times += [json.loads(line)["time"] for line in data.splitlines()]
+    return times
+
+
+@pytest.fixture(scope="module")
+def contended(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One machine's file, rotating, written by two processes at once, 500 records/s each."""
+    folder = tmp_path_factory.mktemp("contended")
+    options = ("max_bytes=64KiB", "keep=100", "compress=true")
+    writers = [
+        start_paced(folder / "app.log", "m-one", f"w{n}", 2000, 500, *options) for n in range(2)
+    ]
+    for writer in writers:
+        assert writer.wait(timeout=60) == 0
+    return folder
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_written_by_several_processes_reads_back_in_time_order(
+    contended: Path, jobs: str
+) -> None:
+    """Two processes' batches land in the file out of time order; cat --json and the text
+    output put every record in time order, each once, each process's in its own order, and
+    say nothing of late records: none is later than the window."""
+    raw = _raw_times(contended)
+    assert raw != sorted(raw), "the processes' batches must interleave out of order"
+    done = run("cat", str(contended), "--json", "--jobs", jobs)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    found = records(done.stdout)
+    times = [r["time"] for r in found]
+    assert times == sorted(times)
+    assert sorted(times) == sorted(raw)
+    messages = [r["message"] for r in found]
+    assert len(set(messages)) == len(messages) == 4000
+    for tag in ("w0", "w1"):
+        own = [m for m in messages if m.startswith(tag)]
+        assert own == sorted(own)
+    text = run("cat", str(contended), "--jobs", jobs).stdout.splitlines()
+    assert [line[:23] for line in text] == [t[:10] + " " + t[11:23] for t in times]
+
+
+def _writer_line(moment: str, message: str) -> str:
+    return json.dumps({"time": moment, "level": "INFO", "logger": "late", "message": message})
+
+
+def test_a_record_later_than_the_window_is_printed_once_and_counted(tmp_path: Path) -> None:
+    """A record that follows 20,000 newer ones (a writer held it for a minute) is printed,
+    once, where it was read, and said on stderr; a window of an hour puts it in place."""
+    lines = [
+        _writer_line(
+            f"2026-05-01T12:{10 + n // 1000:02d}:{n % 60:02d}.{n % 1000:03d}+00:00", f"n{n}"
+        )
+        for n in range(20_000)
+    ]
+    lines.insert(15_000, _writer_line("2026-05-01T12:00:00.000+00:00", "late"))
+    (tmp_path / "app.log").write_text("\n".join(lines) + "\n")
+    done = run("cat", str(tmp_path), "--json")
+    assert done.returncode == 0, done.stderr
+    messages = [r["message"] for r in records(done.stdout)]
+    assert messages.count("late") == 1
+    assert len(messages) == 20_001
+    assert "1 record(s) came more than 2s after newer ones" in done.stderr
+    placed = run("cat", str(tmp_path), "--json", "--window", "3600")
+    assert next(r["message"] for r in records(placed.stdout)) == "late"
+    assert placed.stderr == ""
+
+
+def test_filters_that_leave_nothing_say_how_many_records_were_read(machines: Path) -> None:
+    """No record matched: nothing on stdout, exit status 0, and stderr says how many records
+    were read, in how many files, and which filters left none, also read by several processes."""
+    files = len(list(machines.glob("*/app.log*")))
+    for jobs in ("1", "3"):
+        done = run("cat", str(machines), "--level", "CRITICAL", "--app", "shop-*", "--jobs", jobs)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == ""
+        assert done.stderr == (
+            f"dual-log: read {4 * COUNT} record(s) from {files} file(s); "
+            "none matched --level CRITICAL --app shop-*\n"
+        )
+
+
+def test_an_unreadable_file_read_by_another_process_makes_the_exit_status_1(
+    machines: Path, tmp_path: Path
+) -> None:
+    """With --jobs, a file a child process could not read is said and makes exit status 1."""
+    for machine in ("m-one", "m-two"):
+        shutil.copytree(machines / machine, tmp_path / machine)
+    (tmp_path / "m-gone").mkdir()
+    (tmp_path / "m-gone" / "app.log").symlink_to(tmp_path / "nowhere")
+    done = run("cat", str(tmp_path), "--json", "--jobs", "3")
+    assert done.returncode == 1
+    assert f"cannot read {tmp_path / 'm-gone' / 'app.log'}" in done.stderr
+    assert len(records(done.stdout)) == 2 * COUNT
+
+
+@pytest.fixture(scope="module")
+def captured(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An organisation-wide file as dual-log capture writes it: three apps, and a line that
+    was not the platform's JSON, kept raw (it has no level)."""
+    folder = tmp_path_factory.mktemp("captured")
+    bodies = [
+        ("shop-web", "ams", "148ed1", "info", "GET / 200"),
+        ("shop-worker", "fra", "3d8d9e", "warn", "queue is long"),
+        ("billing", "iad", "e78432", "error", "card declined"),
+    ]
+    lines = []
+    for second, (app, region, machine, level, message) in enumerate(bodies):
+        body = {
+            "event": {"provider": "app"},
+            "fly": {"app": {"instance": machine, "name": app}, "region": region},
+            "host": "a1b2",
+            "log": {"level": level},
+            "message": message,
+            "timestamp": f"2026-11-24T09:30:4{second}.500000000Z",
+        }
+        subject = f"logs.{app}.{region}.{machine}".encode()
+        lines.append(line_of(json.dumps(body).encode(), subject, 0.0)[0])
+    raw = line_of(b"panic: not json", b"logs.shop-web.ams.148ed1", 1795513844.0)
+    assert raw[-1] is False  # kept raw: not the platform's JSON
+    lines.append(raw[0])
+    (folder / "org.log").write_bytes(b"".join(lines))
+    return folder
+
+
+def test_captured_lines_show_their_app_and_filter_by_app(captured: Path) -> None:
+    """A captured record's text line shows app/region/machine; a raw line shows its text;
+    --app takes globs and repeats; --level leaves out the raw line, which has no level."""
+    text = run("cat", str(captured)).stdout.splitlines()
+    assert " shop-web/ams/148ed1 INFO     - GET / 200 provider=app" in text[0]
+    assert " shop-worker/fra/3d8d9e WARNING  - queue is long" in text[1]
+    assert " billing/iad/e78432 ERROR    - card declined" in text[2]
+    assert " shop-web/ams/148ed1 -        - panic: not json subject=logs.shop-web" in text[3]
+
+    def apps(*args: str) -> list[str]:
+        done = run("cat", str(captured), "--json", *args)
+        assert done.returncode == 0, done.stderr
+        return [r["fly_app"] for r in records(done.stdout)]
+
+    assert apps("--app", "shop-*") == ["shop-web", "shop-worker", "shop-web"]
+    assert apps("--app", "billing", "--app", "shop-worker") == ["shop-worker", "billing"]
+    assert apps("--level", "WARNING") == ["shop-worker", "billing"]
+    assert apps("--level", "DEBUG", "--app", "shop-web") == ["shop-web"]
+    assert len(apps()) == 4

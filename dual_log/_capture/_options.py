@@ -186,7 +186,7 @@ def _filter_arguments(sel: argparse._ArgumentGroup) -> None:
     sel.add_argument(
         "--level",
         help="this level and above, as for dual-log cat: DEBUG, INFO, WARNING, ERROR, "
-        "CRITICAL or a number; lines of a level not known are kept",
+        "CRITICAL or a number; unlike cat, lines of a level not known are kept",
     )
     sel.add_argument("--exclude-level", action="append", default=[], help="not these levels")
     sel.add_argument("--match", help="only messages matching this regular expression")

@@ -1,13 +1,14 @@
-"""Finding the files dual_log wrote and reading them back line by line, plain or gzipped.
+"""Finding the files dual_log wrote and reading them back in blocks of lines, plain or gzipped.
 
 A folder holds, for each log (``app.log``), the live file, numbered rotations
 (``app.log.1`` newest .. ``app.log.N`` oldest, each maybe ``.gz``) and, after a rotation
 that was killed half-way, segments named ``app.log.rotate.<tag>`` (maybe ``.gz``): the
 names ``dual_log._facts`` gives them, for the writer too.
 A log's live and numbered files are one stream in the order they were written; each
-segment is a stream of its own, merged by time with the others (see ``_merge``).
+segment is a stream of its own, merged by time with the others (see ``merge``).
 
-Nothing is read into memory whole: files are read in chunks and split into lines. A
+Nothing is read into memory whole: files are read in chunks, each split into a list of
+lines, which the scanner takes in one piece (see ``scan``). A
 gzip file that ends early (a machine killed mid-compression) is read as far as it goes,
 with one warning. A file is recognised as gzip by its first bytes, not by its name.
 """
@@ -23,7 +24,7 @@ from dual_log._facts import ROTATED, SEGMENT, TIMED
 from dual_log._report import COMMAND, say
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
 # Bytes read (and decompressed) at a time: a few of these per file open is the memory used.
 CHUNK = 1 << 18
@@ -33,6 +34,9 @@ GZIP_WBITS = 31
 
 # Folders a volume root holds that are never logs.
 SKIPPED_FOLDERS = ("lost+found",)
+# What ``dual-log fetch`` names the folder of a machine whose copy failed part-way: read
+# only when named, never mixed into the folder of the machines fetched whole.
+PARTIAL = ".partial"
 
 
 def warn(message: str) -> None:
@@ -53,9 +57,9 @@ class Source:
     paths: list[str]
     failed: list[str] = dataclasses.field(default_factory=list)
 
-    def lines(self) -> Iterator[bytes]:
-        """Every line of every file, without its line break; a file that cannot be opened
-        is warned about, recorded in ``failed`` and skipped."""
+    def batches(self) -> Iterator[list[bytes]]:
+        """Every line of every file, in lists of lines (no line spans two files). A file
+        that cannot be opened or read is warned about, recorded in ``failed`` and skipped."""
         # Open every file first: a rotation going on meanwhile renames names, not open files.
         opened: list[tuple[str, IO[bytes]]] = []
         for path in self.paths:
@@ -67,7 +71,7 @@ class Source:
         try:
             for path, stream in opened:
                 try:
-                    yield from split_lines(chunks(stream, path))
+                    yield from line_lists(chunks(stream, path))
                 except OSError as exc:
                     self.failed.append(path)
                     warn(f"cannot read {path}: {exc.strerror or exc}")
@@ -108,17 +112,20 @@ def chunks(stream: IO[bytes], label: str) -> Iterator[bytes]:
         warn(f"{label}: gzip file ends early (cut while it was written); read as far as it goes")
 
 
-def split_lines(parts: Iterator[bytes]) -> Iterator[bytes]:
-    """Lines of the concatenated ``parts``, without line breaks; a last unfinished line too."""
+def line_lists(parts: Iterable[bytes]) -> Iterator[list[bytes]]:
+    """The lines of the concatenated ``parts``, without their line breaks, a list per part
+    (a line cut between two parts comes whole with the second; a last line without its
+    break comes last). Each part is split once, and no part is copied."""
     rest = b""
     for part in parts:
-        if not part:
-            continue
-        lines = (rest + part).split(b"\n")
+        lines = part.split(b"\n")
+        if rest:
+            lines[0] = rest + lines[0]
         rest = lines.pop()
-        yield from lines
+        if lines:
+            yield lines
     if rest:
-        yield rest
+        yield [rest]
 
 
 def _sort_key(name: str) -> tuple[int, str, int, int]:
@@ -135,7 +142,8 @@ def discover(path: str) -> tuple[list[Source], list[str]]:
 
     A file is one source. A folder is searched recursively (one sub-folder per machine
     after ``dual-log fetch``); in each folder every log makes a source, and every segment
-    left by an interrupted rotation another one. Hidden files (lock files) are skipped.
+    left by an interrupted rotation another one. Hidden files (lock files), hidden folders
+    and the ``<id>.partial`` folders of a fetch that failed part-way are skipped.
     """
     if not os.path.isdir(path):
         if os.path.lexists(path):
@@ -143,7 +151,11 @@ def discover(path: str) -> tuple[list[Source], list[str]]:
         return [], [path]
     sources: list[Source] = []
     for folder, folders, names in os.walk(path):
-        folders[:] = sorted(f for f in folders if f not in SKIPPED_FOLDERS and f[:1] != ".")
+        folders[:] = sorted(
+            f
+            for f in folders
+            if f not in SKIPPED_FOLDERS and f[:1] != "." and not f.endswith(PARTIAL)
+        )
         sources.extend(_folder_sources(folder, names))
     return sources, []
 

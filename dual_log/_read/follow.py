@@ -1,40 +1,71 @@
 """Following a live log file by name, like ``tail -F``, across its rotations (``dual-log tail``).
 
-The file is followed by name. A rotation renames the live file away and the next write
-creates a new one under the same name (a new inode). Writers check, under the rotation
-lock, that the name still points at the file they hold before each write, so once the
-name points elsewhere the old file gets no more lines: it is read to its end, then the
-new one from its start. Nothing is lost and nothing printed twice.
+The file is followed by name and read through a descriptor held open. A rotation renames
+the live file away and the next write creates a new one under the same name (a new inode).
+Writers rotate and write under an exclusive lock on the lock file, checking before each
+write that the name still points at the file they hold, so once the name points elsewhere
+the old file gets no more lines: it is read to its end through the descriptor (also if it
+was compressed and removed meanwhile), then the files rotated after it, then the new one.
 
 Several rotations can happen between two looks (several processes writing fast with a
-small ``max_bytes``). The files rotated in between are then ``.1``, ``.2``, ... (maybe
-gzipped, so with new inodes): the file followed is found among them by its first line,
-and the newer ones are read whole, oldest first, before the new live file.
+small ``max_bytes``). Files are told apart by their first line, which a rotation or its
+compression does not change. At each switch, holding a shared lock on the lock file for
+the few milliseconds it takes (so no rotation is half done), the rotated files are opened
+newest first (``.1``, ``.2``, ... maybe ``.gz``) down to the one followed, or to one read
+or present before; the newer ones are read whole, oldest first, before the new live file.
+Nothing is lost and nothing printed twice. Before the live file exists, or during a
+rotation, the follower waits; every file rotated after it started is read once it appears.
+
+A file rotated past ``keep`` before the reader could open it is gone. On Linux the
+rotations are counted as they happen (``watch``), so the reader knows how many files it
+missed and reports a ``Gap``; elsewhere it can only say that records may be missing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 from typing import IO, TYPE_CHECKING
 
-from dual_log._facts import ROTATED, SEGMENT, TIMED, lock_path
+from dual_log._facts import ROTATED, SEGMENT, TIMED, lock_path, rotation_number
 
 try:
     import fcntl
 except ImportError:  # Windows: the files are listed without the writers' lock
     fcntl = None  # type: ignore[assignment]
-from dual_log._read.discover import CHUNK, chunks, split_lines, warn
+from dual_log._read.discover import CHUNK, chunks, line_lists, warn
+from dual_log._read.watch import RotationCounter
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
 
-
-# How many times a rotation is looked at again when the files are seen half-renamed.
+# How many times a switch is tried again when the files are seen half-renamed.
 RETRIES = 50
 # Seconds the reader tries for the writers' lock before it lists the rotated files anyway.
 LOCK_WAIT = 2.0
+# First lines of files read (or there before the start) remembered, newest last.
+KNOWN = 256
+# The longest first line looked for (a longer one is compared by its start).
+HEAD_LIMIT = 1 << 20
+
+
+# A rotated file, open, and its first line.
+_Rotated = tuple[IO[bytes], "bytes | None"]
+
+
+@dataclasses.dataclass
+class Gap:
+    """Files rotated past ``keep`` before they could be read.
+
+    Attributes:
+        files: how many (None: not known here; some may be).
+        records: about how many records they held, at the lines per file read so far.
+    """
+
+    files: int | None
+    records: int | None
 
 
 def live_file(path: str) -> str | None:
@@ -58,7 +89,7 @@ def live_file(path: str) -> str | None:
 
 
 class Follower:
-    """Reads one live log file by name, across rotations, handing complete lines on.
+    """Reads one live log file by name, across rotations, handing on lists of whole lines.
 
     Args:
         path: the live file.
@@ -71,166 +102,249 @@ class Follower:
         self.stopped = False
         self._fd: int | None = None
         self._ino: tuple[int, int] = (-1, -1)
-        self._head: bytes | None = None
         self._rest = b""
-        self._size = 0
-        self._lost_warned = False
+        self._offset = 0
+        self._lines = 0  # lines read of the current file, when read from its start
+        self._per_file: int | None = None  # lines of the last whole file read
+        self._known: dict[bytes, None] = {}
+        self._rotations = 0
+        self._counter: RotationCounter | None = None
+        self._counted = False  # whether the counter saw every rotation since the start
+        self.rotated_before = False  # whether a rotated file was there at the start
 
-    @property
-    def size(self) -> int:
-        """Bytes read so far from the file now followed."""
-        return self._size
+    # Starting --------------------------------------------------------------------
 
-    def open(self) -> bool:
-        """Open the live file; False if it is not there."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
+    def begin(self) -> bool:
+        """Open the live file, and take note of the newest rotated file; False if the live
+        file is not there (yet, or for a moment during a rotation)."""
+        self._counter = RotationCounter.start(self.path)
+        self._counted = self._counter is not None
+        with _rotations_held(self.path):
+            if self._counter is not None:
+                self._counter.take()  # rotations before this look are not missed ones
+            fd = _open(self.path)
+            newest = next(self._rotated(), None)
+        if newest is not None:
+            self.rotated_before = True
+            self._remember(_head_of(newest))
+            newest.close()
+        if fd is None:
             return False
         self._adopt(fd)
         return True
 
-    def _adopt(self, fd: int) -> None:
+    def previous(self) -> Iterator[list[bytes]]:
+        """Lines of the newest rotated file (for ``-n`` when the live file holds too few)."""
+        stream = next(self._rotated(), None)
+        if stream is not None:
+            with stream:
+                yield from line_lists(chunks(stream, stream.name))
+
+    def skip(self) -> None:
+        """Go to the end of the live file: only what is written from now on is read."""
         if self._fd is not None:
-            os.close(self._fd)
+            self._offset = os.lseek(self._fd, 0, os.SEEK_END)
+            self._rest, self._lines = b"", -1  # the count of lines is not known now
+
+    # Reading ---------------------------------------------------------------------
+
+    def poll(self) -> Iterator[list[bytes] | Gap]:
+        """Lists of the lines written since the last look, in the order written, across
+        any rotation meanwhile; a ``Gap`` where files went before they could be read."""
+        if self._fd is None:
+            if os.path.lexists(self.path):
+                yield from self._switch()
+            return
+        yield from self._drain()
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:  # renamed away; the next write creates it again
+            return
+        if (info.st_dev, info.st_ino) != self._ino:
+            yield from self._switch()
+        elif info.st_size < self._offset:  # emptied in place (copytruncate): start again
+            warn(f"{self.path}: file truncated; reading it from its start")
+            self._offset = os.lseek(self._fd, 0, os.SEEK_SET)
+            self._rest, self._lines = b"", 0
+            yield from self._drain()
+
+    def _drain(self) -> Iterator[list[bytes]]:
+        """The whole lines of the current file from where reading stopped."""
+        assert self._fd is not None
+        while data := os.read(self._fd, CHUNK):
+            self._offset += len(data)
+            lines = data.split(b"\n")
+            if self._rest:
+                lines[0] = self._rest + lines[0]
+            self._rest = lines.pop()
+            if lines:
+                if self._lines >= 0:
+                    self._lines += len(lines)
+                yield lines
+
+    def _switch(self) -> Iterator[list[bytes] | Gap]:
+        """Finish the file followed, read the files rotated after it, open the new one."""
+        head = None
+        if self._fd is not None:
+            yield from self._drain()
+            if self._rest:  # the old file ends in a line cut short: it is shown as it is
+                yield [self._rest]
+            head = _first_line(self._fd)
+            if self._lines > 0:
+                self._per_file = self._lines
+            self.close()
+            self._remember(head)  # where the next look stops, should this one fail
+        fd, newer, reached = self._list(head)
+        if fd is None:
+            return
+        gap = self._gap(head, len(newer), reached)
+        if gap is not None:
+            yield gap
+        for stream, first in newer:
+            with stream:
+                count = 0
+                for lines in line_lists(chunks(stream, stream.name)):
+                    count += len(lines)
+                    yield lines
+            self._per_file = count or self._per_file
+            self._remember(first)
+        self._adopt(fd)
+        yield from self._drain()
+
+    def _list(self, head: bytes | None) -> tuple[int | None, list[_Rotated], bool]:
+        """Under the writers' lock: the new live file, the rotated files newer than the one
+        whose first line is ``head`` (oldest first, open), and whether that one (or one
+        known) was reached."""
+        stops = {*self._known, head} if head is not None else set(self._known)
+        for _ in range(RETRIES):
+            with _rotations_held(self.path):
+                if self._counter is not None:
+                    taken = self._counter.take()
+                    self._counted = self._counted and taken is not None
+                    self._rotations += taken or 0
+                fd = _open(self.path)
+                newer, reached = self._newer(stops) if fd is not None else ([], False)
+                steady = fd is not None and _same(self.path, fd)
+            if steady:
+                return fd, newer[::-1], reached
+            for stream, _ in newer:
+                stream.close()
+            if fd is not None:
+                os.close(fd)
+            if self.stopped:
+                break
+            time.sleep(self.interval / 5)
+        return None, [], False
+
+    def _newer(self, stops: set[bytes]) -> tuple[list[_Rotated], bool]:
+        """Rotated files with their first lines, newest first and open, down to one whose
+        first line is in ``stops``; whether one was reached. A plain file and its .gz
+        count once."""
+        found: list[_Rotated] = []
+        previous = None
+        for stream in self._rotated():
+            head = _head_of(stream)
+            if head in stops:
+                stream.close()
+                return found, True
+            if head is not None and head == previous:  # the same file, plain and .gz
+                stream.close()
+                continue
+            previous = head
+            found.append((stream, head))
+        return found, False
+
+    def _gap(self, head: bytes | None, newer: int, reached: bool) -> Gap | None:
+        """What went missing between the file followed and the files found after it."""
+        rotations, self._rotations = self._rotations, 0
+        if reached:
+            return None
+        if self._counter is not None and self._counted:
+            # The file followed was the first rotated; before the live file existed, none.
+            missed = rotations - (1 if head is not None else 0) - newer
+            if missed <= 0:
+                return None
+            per_file = self._per_file
+            return Gap(missed, missed * per_file if per_file else None)
+        if head is None:
+            return None  # nothing followed yet, and no count: nothing can be said
+        return Gap(None, None)
+
+    def _rotated(self) -> Iterator[IO[bytes]]:
+        """The rotated files of the live file, newest first, each opened as it is reached
+        (plain before .gz for the same number: the plain one is whole)."""
+        folder, name = os.path.split(self.path)
+        try:
+            names = os.listdir(folder or ".")
+        except OSError:
+            return
+        numbered = sorted(
+            (number, entry.endswith(".gz"), entry)
+            for entry in names
+            if (number := rotation_number(entry, name)) is not None
+        )
+        for _, _, entry in numbered:
+            try:
+                yield open(os.path.join(folder, entry), "rb")  # noqa: SIM115  # the caller's
+            except OSError:  # pruned meanwhile
+                continue
+
+    # State -----------------------------------------------------------------------
+
+    def _adopt(self, fd: int) -> None:
         info = os.fstat(fd)
         self._fd, self._ino = fd, (info.st_dev, info.st_ino)
-        self._head, self._rest, self._size = None, b"", 0
+        self._rest, self._offset, self._lines = b"", 0, 0
+
+    def _remember(self, head: bytes | None) -> None:
+        if head is None:
+            return
+        self._known.pop(head, None)
+        self._known[head] = None
+        if len(self._known) > KNOWN:
+            del self._known[next(iter(self._known))]
 
     def close(self) -> None:
-        """Close the file followed."""
+        """Close the file followed (the rotation counter stays, for the next one)."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
 
-    def read(self) -> list[bytes]:
-        """The complete lines written since the last call (none if nothing new)."""
-        assert self._fd is not None
-        parts = [self._rest]
-        # At most a few chunks at a time, so a large file is never held whole.
-        while len(parts) <= 8 and (data := os.read(self._fd, CHUNK)):
-            parts.append(data)
-            self._size += len(data)
-        if len(parts) == 1:
-            return []
-        lines = b"".join(parts).split(b"\n")
-        self._rest = lines.pop()
-        if self._head is None and lines:
-            self._head = lines[0]
-        return lines
+    def finish(self) -> None:
+        """Close everything."""
+        self.close()
+        if self._counter is not None:
+            self._counter.close()
+            self._counter = None
 
-    def drain(self) -> Iterator[bytes]:
-        """Every complete line from where ``read`` stopped to the end of the file."""
-        while True:
-            before = self._size
-            yield from self.read()
-            if self._size == before:
-                return
 
-    def changed(self) -> list[bytes] | None:
-        """After ``read`` found nothing: None if the file is still the live one, else the
-        last lines of the old file, of any file rotated in between, and the switch done."""
-        try:
-            info = os.stat(self.path)
-        except FileNotFoundError:  # renamed away; the next write creates it again
-            return None
-        if (info.st_dev, info.st_ino) == self._ino:
-            if info.st_size < self._size:  # emptied in place (copytruncate): start again
-                warn(f"{self.path}: file truncated; reading it from its start")
-                assert self._fd is not None
-                os.lseek(self._fd, 0, os.SEEK_SET)
-                self._rest, self._size = b"", 0
-            return None
-        lines = list(self.drain())
-        if self._rest:  # the old file ends in a line cut short: it is shown as it is
-            lines.append(self._rest)
-            self._rest = b""
-        lines += self._switch()
-        return lines
-
-    def _switch(self) -> list[bytes]:
-        """Move on to the file now live; return the lines of files rotated in between."""
-        head = self._head
-        for _ in range(RETRIES):
-            with _rotations_held(self.path):
-                try:
-                    fd: int | None = os.open(self.path, os.O_RDONLY)
-                except FileNotFoundError:
-                    fd = None
-                else:
-                    between = self._rotated_after(head)
-                    try:
-                        info = os.stat(self.path)
-                    except FileNotFoundError:
-                        info = None
-            if fd is None:
-                time.sleep(self.interval / 5)
-                continue
-            fresh = os.fstat(fd)
-            steady = info is not None and (info.st_dev, info.st_ino) == (
-                fresh.st_dev,
-                fresh.st_ino,
-            )
-            if steady and between is not None:
-                self._adopt(fd)
-                return _lines_of(between)
-            os.close(fd)
-            for stream in between or ():
-                stream.close()
-            time.sleep(self.interval / 5)
-        if not self._lost_warned and head is not None:
-            self._lost_warned = True
-            warn(
-                f"{self.path}: the file followed was not found among the rotated files: "
-                "records written by rotations in between may be missing here (they are "
-                "in the rotated files; dual-log cat reads them)"
-            )
-        self.open()
-        return []
-
-    def _rotated_after(self, head: bytes | None) -> list[IO[bytes]] | None:
-        """The rotated files newer than the one whose first line is ``head``, oldest first,
-        opened; None if that file is not (yet) among them."""
-        if head is None:  # an empty file was rotated: nothing to look for
-            return []
-        opened: list[IO[bytes]] = []
-        seen: set[tuple[int, int]] = set()
-        number = 1
-        while True:
-            stream: IO[bytes] | None = None
-            for name in (f"{self.path}.{number}", f"{self.path}.{number}.gz"):
-                try:
-                    stream = open(name, "rb")  # noqa: SIM115  # returned or closed below
-                    break
-                except FileNotFoundError:
-                    continue
-            if stream is None:
-                break
-            info = os.fstat(stream.fileno())
-            if (info.st_dev, info.st_ino) in seen:  # renamed under us: a rotation is under way
-                stream.close()
-                break
-            seen.add((info.st_dev, info.st_ino))
-            if _head_of(stream) == head:
-                stream.close()
-                return opened[::-1]
-            opened.append(stream)
-            number += 1
-        for earlier in opened:
-            earlier.close()
+def _open(path: str) -> int | None:
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
         return None
+
+
+def _same(path: str, fd: int) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return False
+    fresh = os.fstat(fd)
+    return (info.st_dev, info.st_ino) == (fresh.st_dev, fresh.st_ino)
 
 
 @contextlib.contextmanager
 def _rotations_held(path: str) -> Iterator[None]:
-    """Keep writers from rotating while the rotated files are listed, if it can be done soon.
+    """Keep writers from rotating while the files are listed, if it can be done soon.
 
     A rotation renames the numbered files one by one, under the writers' lock: listed
     meanwhile, a file may be seen twice or not at all. A shared lock on the same lock
     file keeps them out for the few milliseconds of the listing. It is asked for without
     waiting, again and again for at most ``LOCK_WAIT`` seconds (a writer stopped while
     holding it must not stop the reader); then, or without a lock file (no dual_log
-    writer made one), the files are listed as they are and ``_switch`` checks the result.
+    writer made one), the files are listed as they are and ``_list`` checks the result.
     """
     if fcntl is None:  # no lock to take (Windows): _switch checks what it lists
         yield
@@ -256,17 +370,27 @@ def _rotations_held(path: str) -> Iterator[None]:
 
 
 def _head_of(stream: IO[bytes]) -> bytes | None:
-    found = None
-    for line in split_lines(chunks(stream, stream.name)):
-        found = line
-        break
+    """The first line of an open file (decompressed if gzip), then back to its start."""
+    seen = b""
+    for part in chunks(stream, stream.name):
+        seen += part
+        end = seen.find(b"\n")
+        if end >= 0 or len(seen) > HEAD_LIMIT:
+            seen = seen[:end] if end >= 0 else seen[:HEAD_LIMIT]
+            break
     stream.seek(0)
-    return found
+    return seen or None
 
 
-def _lines_of(streams: Iterable[IO[bytes]]) -> list[bytes]:
-    lines: list[bytes] = []
-    for stream in streams:
-        with stream:
-            lines.extend(split_lines(chunks(stream, stream.name)))
-    return lines
+def _first_line(fd: int) -> bytes | None:
+    """The first line of the plain file open as ``fd``, read without moving its offset."""
+    seen = b""
+    while len(seen) <= HEAD_LIMIT:
+        data = os.pread(fd, CHUNK, len(seen))
+        if not data:
+            break
+        seen += data
+        end = seen.find(b"\n")
+        if end >= 0:
+            return seen[:end] or None
+    return seen[:HEAD_LIMIT] or None

@@ -1,10 +1,13 @@
 """How ``dual-log cat``/``tail`` print entries: readable text, or the raw JSON lines.
 
-Text: ``time machine LEVEL logger message key=value...``, the time in UTC, the machine
-from ``fly_machine`` (else ``host``), then the message's further lines and the traceback
-indented below. Control characters are shown escaped, so a logged message can neither
-forge a line nor send escape sequences to the terminal. Colour only on a terminal, and
-never when ``NO_COLOR`` is set (https://no-color.org).
+Text: ``time where LEVEL logger message key=value...``, the time in UTC; ``where`` is
+``app/region/machine`` from ``fly_app``, ``fly_region`` and ``fly_machine``, as many of
+them as the record has (else ``host``, else ``-``), so the lines of an organisation-wide
+captured file say which app each comes from. A record without a level shows ``-`` there.
+The message's further lines and the traceback are indented below. A line the capture kept
+raw shows its ``raw`` text as the message. Control characters are shown escaped, so a
+logged message can neither forge a line nor send escape sequences to the terminal.
+Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org).
 
 ``--json`` writes each record's line exactly as it is in the file; a line that is not JSON
 goes to stderr instead, so a pipe into ``jq`` never breaks on it.
@@ -15,16 +18,22 @@ from __future__ import annotations
 import json
 import re
 import sys
+from operator import itemgetter
 from typing import IO, TYPE_CHECKING, Any
 
+from dual_log._read.scan import loads, message_of
+
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from dual_log._read.scan import Entry
 
 # Keys shown in their own column or below the line; every other key is shown as key=value.
 SHOWN = frozenset(
-    ("time", "level", "logger", "message", "pid", "exc_info", "stack_info", "fly_app",
+    ("time", "level", "logger", "message", "raw", "pid", "exc_info", "stack_info", "fly_app",
      "fly_region", "fly_machine", "host")
 )  # fmt: skip
+WHERE = ("fly_app", "fly_region", "fly_machine")
 INDENT = "    "
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _COLOURS = {
@@ -32,6 +41,8 @@ _COLOURS = {
     "ERROR": "\x1b[31m", "CRITICAL": "\x1b[1;31m", "FATAL": "\x1b[1;31m",
 }  # fmt: skip
 _RESET = "\x1b[0m"
+_LINE = itemgetter(1)
+_RECORD = itemgetter(2)
 
 
 def _escape(text: str) -> str:
@@ -40,6 +51,14 @@ def _escape(text: str) -> str:
 
 def _value(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def where(record: dict[str, Any]) -> str:
+    """``app/region/machine`` as far as the record has them, else its host, else ``-``."""
+    parts = [_value(record[key]) for key in WHERE if record.get(key)]
+    if parts:
+        return "/".join(parts)
+    return _value(record.get("host") or "-")
 
 
 class Printer:
@@ -56,6 +75,16 @@ class Printer:
         self.as_json = as_json
         self.colour = colour
 
+    def write_all(self, entries: Sequence[Entry]) -> None:
+        """Write ``entries`` in order; with ``--json``, in one write when all are JSON."""
+        if not entries:
+            return
+        if self.as_json and None not in map(_RECORD, entries):
+            self.out.write(b"\n".join(map(_LINE, entries)) + b"\n")
+            return
+        for entry in entries:
+            self.write(entry)
+
     def write(self, entry: Entry) -> None:
         """Write one entry."""
         _, line, record = entry
@@ -69,15 +98,17 @@ class Printer:
             return
         if self.as_json:
             self.out.write(line + b"\n")
-        else:
-            self.out.write(self.text(record).encode("utf-8", "backslashreplace") + b"\n")
+            return
+        parsed = record if isinstance(record, dict) else loads(line)
+        if parsed is None:  # cannot happen for what the scanner passes as whole
+            parsed = {"message": line.decode("utf-8", "backslashreplace")}
+        self.out.write(self.text(parsed).encode("utf-8", "backslashreplace") + b"\n")
 
     def text(self, record: dict[str, Any]) -> str:
         """One record as readable text (several lines if its message or traceback has them)."""
         moment = _value(record.get("time", "-"))
         if len(moment) == 29 and moment.endswith("+00:00"):
             moment = moment[:10] + " " + moment[11:23]
-        machine = _escape(_value(record.get("fly_machine") or record.get("host") or "-"))
         level = _value(record.get("level", "-"))
         shown_level = f"{_escape(level):<8}"
         if self.colour and _COLOURS.get(level):
@@ -86,8 +117,11 @@ class Printer:
         extras = "".join(
             f" {key}={_value(value)}" for key, value in record.items() if key not in SHOWN
         )
-        head, *more = _value(record.get("message", "")).split("\n")
-        lines = [f"{_escape(moment)} {machine} {shown_level} {logger} {_escape(head + extras)}"]
+        head, *more = _value(message_of(record)).split("\n")
+        lines = [
+            f"{_escape(moment)} {_escape(where(record))} {shown_level} {logger} "
+            f"{_escape(head + extras)}"
+        ]
         lines += [INDENT + _escape(line) for line in more]
         for key in ("exc_info", "stack_info"):
             if record.get(key):

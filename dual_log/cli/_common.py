@@ -1,8 +1,11 @@
 """What several ``dual-log`` commands share: the record filters, the output options, the
-printer on stdout, and the log file ``setup()`` would write when no path is given."""
+printer on stdout, the reports on stderr at the end of a read, and the log file ``setup()``
+would write when no path is given."""
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -10,14 +13,40 @@ from typing import TYPE_CHECKING
 from dual_log._report import usage_error
 
 if TYPE_CHECKING:
-    import argparse
-
-    from dual_log._read.scan import Filters
+    from dual_log._read.merge import Window
+    from dual_log._read.scan import Counts, Filters
     from dual_log._read.show import Printer
+
+# The options that filter, as the summary names them when nothing matched.
+FILTER_OPTIONS = (
+    ("since", "--since"), ("until", "--until"), ("level", "--level"), ("logger", "--logger"),
+    ("grep", "--grep"), ("field", "--field"), ("app", "--app"),
+)  # fmt: skip
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a number of seconds > 0."""
+    value = seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+    return value
 
 
 def add_filters(parser: argparse.ArgumentParser) -> None:
     """The filters and output options of ``cat`` and ``tail``."""
+    from dual_log._read.merge import WINDOW
+
     group = parser.add_argument_group("filters")
     group.add_argument(
         "--since",
@@ -27,7 +56,9 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--until", metavar="WHEN", help="records at or before WHEN (as --since)")
     group.add_argument(
-        "--level", help="this level and above: DEBUG, INFO, WARNING, ERROR, CRITICAL"
+        "--level",
+        help="this level and above: DEBUG, INFO, WARNING, ERROR, CRITICAL; a record "
+        "without a level (a raw captured line, a custom level name) is left out",
     )
     group.add_argument(
         "--logger",
@@ -50,6 +81,14 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
         help="records whose JSON field KEY is VALUE, e.g. fly_machine=148e21 "
         "or rid=4f2a (repeat: all must match)",
     )
+    group.add_argument(
+        "--app",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="records of this Fly app (their fly_app field); a glob such as 'shop-*' "
+        "(repeat for several)",
+    )
     out = parser.add_argument_group("output")
     out.add_argument(
         "--json",
@@ -61,6 +100,15 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
         choices=("auto", "always", "never"),
         default="auto",
         help="colour the level: auto = on a terminal unless NO_COLOR is set",
+    )
+    out.add_argument(
+        "--window",
+        type=seconds,
+        default=WINDOW,
+        metavar="SECONDS",
+        help=f"records up to this far out of time order in their files are put in order "
+        f"(default {WINDOW:g}: the writers' flush_interval plus their wait for the lock); "
+        "0 keeps each file's own order",
     )
 
 
@@ -76,9 +124,21 @@ def filters_of(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Fil
             loggers=args.logger,
             grep=args.grep,
             fields=args.field,
+            apps=args.app,
         )
     except ValueError as exc:
         usage_error(parser, exc)
+
+
+def filters_given(args: argparse.Namespace) -> list[str]:
+    """The filter options given on the command line, as typed."""
+    given = []
+    for name, option in FILTER_OPTIONS:
+        value = getattr(args, name)
+        for item in value if isinstance(value, list) else [value]:
+            if item:
+                given.append(f"{option} {item}")
+    return given
 
 
 def printer_of(args: argparse.Namespace) -> Printer:
@@ -98,6 +158,32 @@ def _colour(choice: str) -> bool:
     if choice == "never" or os.environ.get("NO_COLOR"):
         return False
     return sys.stdout.isatty()
+
+
+def report_read(counts: Counts, window: Window, *, as_json: bool) -> None:
+    """Say on stderr what a read met: lines that were not records, records out of order."""
+    from dual_log._read.discover import warn
+
+    if counts.not_json:
+        hidden = counts.not_json_hidden
+        warn(
+            f"{counts.not_json} line(s) were not JSON records (text lines, or lines cut "
+            "short); each is shown as it is, where it was in its file"
+            + (" (on stderr with --json)" if as_json else "")
+            + (
+                f"; {hidden} of them left out by the filters (--level, --logger, --field "
+                "and --app need a record; --grep and --since/--until judge them by text and "
+                "place)"
+                if hidden
+                else ""
+            )
+        )
+    if window.late:
+        warn(
+            f"{window.late} record(s) came more than {window.seconds:g}s after newer ones "
+            "(a writer held them up longer than the reorder window) and were printed "
+            "when they were read, out of time order; a larger --window puts them in place"
+        )
 
 
 def default_path() -> str:

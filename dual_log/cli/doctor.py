@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from dual_log._facts import SEGMENT_MARK, STRANDED_AFTER, lock_path
 from dual_log._options import OPTIONS, Settings
 from dual_log._report import size_text
+from dual_log.cli._common import seconds
 
 if TYPE_CHECKING:
     import argparse
@@ -232,10 +233,11 @@ def add_parser(
     )
     parser.add_argument(
         "--stale-after",
-        type=float,
+        type=seconds,
         default=STRANDED_AFTER,
         metavar="SECONDS",
-        help="a rotation segment older than this was left by an interrupted rotation (60)",
+        help="a rotation segment unchanged for this long was left by an interrupted "
+        f"rotation (default: {STRANDED_AFTER:g})",
     )
     options = parser.add_argument_group(
         "setup()'s options",

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import argparse
 
-if TYPE_CHECKING:
-    import argparse
+from dual_log.cli._common import positive_seconds
+
+
+def _jobs(text: str) -> int:
+    """An argparse type: a number of machines at a time >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of machines >= 1")
+    return value
 
 
 def add_parser(
@@ -16,21 +26,45 @@ def add_parser(
         "fetch",
         help="copy every machine's log folder of a Fly app into DEST/<machine id>/",
         description="List the app's machines with flyctl and copy each started machine's "
-        "log folder over 'fly ssh console' into DEST/<machine id>/; stopped or unreachable "
-        "machines are listed, not fatal. Then: dual-log cat DEST.",
+        "log folder over 'fly ssh console' into DEST/<machine id>/, several at a time, with "
+        "a line as each starts and ends. Stopped machines are listed and skipped. A copy "
+        "that fails part-way keeps what arrived in DEST/<machine id>.partial/, apart from "
+        "the good ones. Then: dual-log cat DEST.",
+        epilog="Exit status: 0 when every started machine was copied whole; 1 when one could "
+        "not be (or none is started, or the machines cannot be listed); 2 bad usage.",
     )
-    parser.add_argument("--app", "-a", required=True, help="the Fly app")
-    parser.add_argument("--dest", "-d", default="fetched", help="where to put them (./fetched)")
+    parser.add_argument("--app", "-a", required=True, help="the Fly app whose machines to copy")
     parser.add_argument(
-        "--folder", default="/logs", help="the log folder on the machines (default /logs)"
+        "--dest",
+        "-d",
+        default="fetched",
+        metavar="DEST",
+        help="the folder to copy into, one sub-folder per machine (default: ./fetched)",
     )
-    parser.add_argument("--fly", help="the flyctl program (default: fly, else flyctl, on PATH)")
+    parser.add_argument(
+        "--folder",
+        default="/logs",
+        help="the log folder on the machines (default: /logs)",
+    )
+    parser.add_argument(
+        "--fly",
+        metavar="PROGRAM",
+        help="the flyctl program to run (default: fly, else flyctl, on PATH)",
+    )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=4,
+        metavar="N",
+        help="machines copied at a time (default: 4)",
+    )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=positive_seconds,
         default=600.0,
         metavar="SECONDS",
-        help="longest wait for one machine's copy (default 600)",
+        help="longest wait for one machine's copy (default: 600)",
     )
     return parser
 
@@ -39,4 +73,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run ``dual-log fetch`` with parsed ``args``; its exit status."""
     from dual_log._read import fetch
 
-    return fetch.run(args.app, args.dest, folder=args.folder, fly=args.fly, timeout=args.timeout)
+    return fetch.run(
+        args.app,
+        args.dest,
+        folder=args.folder,
+        fly=args.fly,
+        timeout=args.timeout,
+        jobs=args.jobs,
+    )

@@ -64,3 +64,16 @@ def write_machine(
     ]
     for writer in writers:
         assert writer.wait(timeout=60) == 0
+
+
+def start_paced(
+    path: Path, machine: str, tag: str, count: int, rate: float, *options: str
+) -> subprocess.Popen[bytes]:
+    """Start ``tests.helpers.paced`` logging ``count`` records at ``rate`` a second."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.helpers.paced", str(path), tag, str(count), str(rate),
+         *options],
+        env=machine_env(machine),
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip

@@ -10,6 +10,17 @@ Every call is appended to ``FAKE_FLY_ROOT/calls.jsonl``.
 - ``fly ssh console --app APP --machine ID --command CMD``: runs CMD with ``sh`` with the
   machine's folder standing for ``/`` (``-C /logs`` becomes ``-C <root>/<id>/logs``);
   a machine without a folder cannot be reached.
+
+What a test asks of the copies, in the environment:
+
+- ``FAKE_FLY_HOLD``: a path; each copy waits until it exists (the test reads the progress
+  printed meanwhile).
+- ``FAKE_FLY_TOGETHER``: a number; the copies wait until that many run at once (which only
+  copies run side by side can do), or 20 s. Each copy appends how many ran when it
+  started to ``FAKE_FLY_ROOT/running.jsonl``.
+- ``FAKE_FLY_CUT``: machine ids whose copy sends half its archive, then fails as a
+  connection reset does.
+- ``FAKE_FLY_REFUSE``: machine ids whose copy fails at once, as an ssh handshake does.
 """
 
 from __future__ import annotations
@@ -18,6 +29,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 
 
 def _option(argv: list[str], *names: str) -> str | None:
@@ -44,16 +57,49 @@ def main(argv: list[str]) -> int:
             sys.stdout.write(machines.read())
         return 0
     if argv[:2] == ["ssh", "console"]:
-        machine = _option(argv, "--machine") or ""
-        command = _option(argv, "--command", "-C") or ""
-        home = os.path.join(root, machine)
-        if not machine or not os.path.isdir(home):
-            print(f"Error: ssh: connect to {machine}: dial tcp: i/o timeout", file=sys.stderr)
-            return 1
-        local = command.replace(" -C /", f" -C {home}/")
-        return subprocess.run(["sh", "-c", local], check=False).returncode
+        return _console(root, _option(argv, "--machine") or "", _option(argv, "--command", "-C"))
     print(f"Error: unknown command {argv!r} for the stand-in fly", file=sys.stderr)
     return 1
+
+
+def _wait_for(done: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _console(root: str, machine: str, command: str | None) -> int:
+    home = os.path.join(root, machine)
+    if not machine or not os.path.isdir(home):
+        print(f"Error: ssh: connect to {machine}: dial tcp: i/o timeout", file=sys.stderr)
+        return 1
+    if machine in os.environ.get("FAKE_FLY_REFUSE", "").split(","):
+        print("Error: ssh: handshake failed: EOF", file=sys.stderr)
+        return 1
+    running = os.path.join(root, "running")
+    os.makedirs(running, exist_ok=True)
+    mine = os.path.join(running, machine)
+    open(mine, "w").close()  # an empty marker
+    with open(os.path.join(root, "running.jsonl"), "a", encoding="utf-8") as log:
+        log.write(json.dumps({"machine": machine, "running": len(os.listdir(running))}) + "\n")
+    try:
+        if hold := os.environ.get("FAKE_FLY_HOLD"):
+            _wait_for(lambda: os.path.exists(hold), 30)
+        if together := int(os.environ.get("FAKE_FLY_TOGETHER", "0")):
+            met = os.path.join(root, "together")
+            if len(os.listdir(running)) >= together:
+                open(met, "w").close()  # an empty marker
+            _wait_for(lambda: os.path.exists(met), 20)
+        local = (command or "").replace(" -C /", f" -C {home}/")
+        if machine in os.environ.get("FAKE_FLY_CUT", "").split(","):
+            sent = subprocess.run(["sh", "-c", local], capture_output=True, check=False).stdout
+            sys.stdout.buffer.write(sent[: len(sent) // 2])
+            sys.stdout.flush()
+            print("Error: ssh: read: connection reset by peer", file=sys.stderr)
+            return 1
+        return subprocess.run(["sh", "-c", local], check=False).returncode
+    finally:
+        os.remove(mine)
 
 
 if __name__ == "__main__":
