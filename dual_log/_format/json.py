@@ -9,7 +9,7 @@ extras named so that none takes the place of the record's own fields (``name_ext
 
 One shortcut: a plain record in the default configuration (a text message, no traceback,
 extras of JSON's own types) has its line written as text, without the copy and the dict:
-the same characters, which ``tests/format/test_json.py`` holds equal to the full way for
+the same characters, which ``tests/format/test_fast_paths.py`` holds equal to the full way for
 every case it takes. Anything else, or any setting of python-json-logger's, goes the
 full way; nothing is cached between records but the static fields' text, checked against
 the fields at each record.

@@ -24,7 +24,7 @@ import pytest
 from dual_log import FileHandler
 from tests.helpers.logfiles import read_records
 
-PACKAGE = str(Path(__file__).resolve().parent.parent / "dual_log")
+PACKAGE = str(Path(__file__).resolve().parents[2] / "dual_log")
 
 
 def _record(message: str) -> logging.LogRecord:

@@ -24,7 +24,7 @@ from dual_log._context import current
 from dual_log.asgi import ENVIRON_KEY, RequestIdMiddleware
 from tests.e2e.servers import environment, fetch, free_port, running
 from tests.helpers.logfiles import read_records
-from tests.test_integrations import INTEGRATIONS
+from tests.integrations.test_integrations import INTEGRATIONS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -27,7 +27,7 @@ from tests.helpers.logfiles import files, read_records
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 INTEGRATIONS = ROOT / "integrations"
 
 # Seconds a server gets to start, and to stop after SIGTERM, before the test gives up.

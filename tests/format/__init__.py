@@ -1,0 +1,1 @@
+"""Tests of the formatters (dual_log/_format/): text, JSON, hostile input, redaction, the clock."""

@@ -1,0 +1,1 @@
+"""Tests of the integrations: Django, Flask, ASGI, the files in integrations/, recipes."""
