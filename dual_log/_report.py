@@ -57,7 +57,7 @@ def say_given_up() -> None:
     global _exit_passed
     _exit_passed = True
     for sink, (count, reason) in list(_given_up.items()):
-        say(f"{count} records could not be written to {sink} before it was closed: {reason}.")
+        say(f"{records(count)} could not be written to {sink} before it was closed: {reason}.")
     _given_up.clear()
 
 
@@ -110,6 +110,17 @@ def size_text(count: float) -> str:
             whole = count % size == 0
             return f"{count // size:.0f} {unit}" if whole else f"{count / size:.1f} {unit}"
     return f"{count:.0f} B"
+
+
+_SINGULAR = {"were": "was", "are": "is"}
+
+
+def records(count: int, verb: str = "") -> str:
+    """``1 record was``, ``2 records were``: a count of records, and ``verb`` (given in the
+    plural) agreeing with it, for a sentence."""
+    if count == 1:
+        return f"1 record {_SINGULAR.get(verb, verb)}".rstrip()
+    return f"{count} records {verb}".rstrip()
 
 
 def where(error: BaseException) -> str:
@@ -178,7 +189,7 @@ class FaultReport:
             ) or now - self._reported_at >= REMINDER_SECONDS:
                 message = f"{self.sink} is still failing: {text}; for {now - self._since:.1f}s."
                 if self._missed:
-                    message = message[:-1] + f", {self._missed} records missed meanwhile."
+                    message = message[:-1] + f", {records(self._missed)} missed meanwhile."
             else:
                 self.last_error = text
                 return
@@ -203,7 +214,7 @@ class FaultReport:
             missed, self._missed = self._missed, 0
             self.failing = False
         if detail is None:
-            detail = f"{missed} records were not written to it meanwhile"
+            detail = f"{records(missed, 'were')} not written to it meanwhile"
         say(f"{self.sink} works again after {took:.1f}s; {detail}.")
 
     def gave_up(self, count: int) -> None:
@@ -212,7 +223,7 @@ class FaultReport:
         has many handlers on one file says it once."""
         reason = self.last_error or "it kept failing"
         if _exit_passed:
-            say(f"{count} records could not be written to {self.sink} before it was closed: "
+            say(f"{records(count)} could not be written to {self.sink} before it was closed: "
                 f"{reason}.")  # fmt: skip
             return
         earlier, _ = _given_up.get(self.sink, (0, ""))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from dual_log._report import describe, say
+from dual_log._report import describe, records, say
 
 if TYPE_CHECKING:
     from dual_log._write.logfile import LogFile
@@ -57,7 +57,7 @@ class LateWrites:
         if lost and not self._said:
             self._said = True
             say(
-                f"{lost} records logged during interpreter shutdown could not be written to "
+                f"{records(lost)} logged during interpreter shutdown could not be written to "
                 f"{self.sink}: a thread the shutdown stopped holds its lock "
                 f"({describe(error) if error else 'busy'}). They are counted as missed."
             )

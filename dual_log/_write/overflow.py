@@ -15,7 +15,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from dual_log._report import say
+from dual_log._report import records, say
 
 if TYPE_CHECKING:
     from collections import deque
@@ -86,7 +86,7 @@ class Overflow:
                 dropped, self._dropping = self._dropping, 0
             if dropped:
                 say(
-                    f"the queue for {self.sink} has room again; {dropped} records were "
+                    f"the queue for {self.sink} has room again; {records(dropped, 'were')} "
                     "dropped meanwhile."
                 )
 

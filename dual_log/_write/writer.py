@@ -35,7 +35,7 @@ from collections import deque
 from itertools import repeat, starmap
 from typing import TYPE_CHECKING
 
-from dual_log._report import describe, say, where
+from dual_log._report import describe, records, say, where
 from dual_log._write.late import LATE_WAIT, LateWrites
 from dual_log._write.logfile import Busy
 from dual_log._write.overflow import Overflow
@@ -374,7 +374,7 @@ class Writer:
         self.file.refused = 0
         self.lost += refused
         say(
-            f"{refused} records were too large to fit on the volume of {self.report.sink}, "
+            f"{records(refused, 'were')} too large to fit on the volume of {self.report.sink}, "
             "even with nothing else on it, and were dropped (counted as missed)."
         )
         return refused
@@ -383,7 +383,7 @@ class Writer:
         self._delay = 0.0
         self._retry_at = 0.0
         dropped = self.overflow.fault_ended()
-        detail = f"{count} records held meanwhile are written now"
+        detail = f"{records(count)} held meanwhile {'is' if count == 1 else 'are'} written now"
         if dropped:
             detail += f"; {dropped} were dropped because the queue was full"
         self.report.succeeded(detail)

@@ -267,7 +267,7 @@ def fault_lines(lines: Sequence[str], path: Path) -> list[str]:
 
 def reported_held(lines: Sequence[str]) -> int:
     """The total of 'N records held meanwhile are written now' over recovery lines."""
-    found = (re.search(r"; (\d+) records held meanwhile", line) for line in lines)
+    found = (re.search(r"; (\d+) records? held meanwhile", line) for line in lines)
     return sum(int(m.group(1)) for m in found if m)
 
 

@@ -167,7 +167,7 @@ def test_a_record_larger_than_the_volume_is_dropped_alone(
     assert [int(r["message"].split()[1]) for r in records] == [0, 2]
     assert (handler.written, handler.missed) == (2, 1)
     err = capsys.readouterr().err
-    assert "1 records were too large to fit on the volume" in err
+    assert "1 record was too large to fit on the volume" in err
     assert "cannot write" not in err
 
 

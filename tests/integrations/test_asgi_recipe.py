@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.helpers.logfiles import read_records
-from tests.integrations.test_integrations import ASGI_APP, INTEGRATIONS, new_ids, serve, server_env, text
+from tests.integrations.test_integrations import (
+    ASGI_APP,
+    INTEGRATIONS,
+    new_ids,
+    serve,
+    server_env,
+    text,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path

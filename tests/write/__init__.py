@@ -1,1 +1,1 @@
-"""Tests of the write side (dual_log/_write/): the queue, rotation, processes, faults of one write."""
+"""Tests of the write side (dual_log/_write/): queue, rotation, processes, one write."""
