@@ -174,18 +174,7 @@ def add_handlers(
         ValueError: ``existing`` is not a version 1, non-incremental ``dictConfig`` dict,
             or a bad option value.
     """
-    if not isinstance(existing, Mapping):
-        raise TypeError(
-            f"dual_log: add_handlers() needs a LOGGING dict, not {type(existing).__name__}"
-        )
-    if existing.get("version", 1) != 1:
-        raise ValueError(
-            f"dual_log: invalid LOGGING version={existing.get('version')!r}; allowed: 1"
-        )
-    if existing.get("incremental"):
-        raise ValueError(
-            "dual_log: add_handlers() cannot add handlers to an incremental LOGGING dict"
-        )
+    _refuse_unusable(existing)
     settings = Settings.resolve(**options)
     config: dict[str, Any] = copy.deepcopy(dict(existing))
     config["version"] = 1
@@ -198,7 +187,33 @@ def add_handlers(
     root.setdefault("level", config_level(settings.level))
     config["root"] = root
 
-    django_level = config_level(max(settings.level, logging.INFO))
+    _add_django_loggers(config, config_level(max(settings.level, logging.INFO)))
+    if replace_console:
+        _take_off_console(config)
+    _add_sinks(config, options)
+    return config
+
+
+def _refuse_unusable(existing: object) -> None:
+    """Raise the error ``add_handlers`` documents when ``existing`` cannot take the sinks."""
+    if not isinstance(existing, Mapping):
+        raise TypeError(
+            f"dual_log: add_handlers() needs a LOGGING dict, not {type(existing).__name__}"
+        )
+    if existing.get("version", 1) != 1:
+        raise ValueError(
+            f"dual_log: invalid LOGGING version={existing.get('version')!r}; allowed: 1"
+        )
+    if existing.get("incremental"):
+        raise ValueError(
+            "dual_log: add_handlers() cannot add handlers to an incremental LOGGING dict"
+        )
+
+
+def _add_django_loggers(config: dict[str, Any], level: str | int) -> None:
+    """``django`` and ``django.server`` where ``config`` does not name them: propagating, as
+    in ``logging_config()``; ``django`` with DEFAULT_LOGGING's ``mail_admins``."""
+    loggers: dict[str, Any] = config["loggers"]
     if "django" not in loggers:
         # DEFAULT_LOGGING's "django" logger, without its console handler.
         if MAIL_ADMINS not in config["handlers"]:
@@ -206,23 +221,24 @@ def add_handlers(
             config["filters"].setdefault(
                 REQUIRE_DEBUG_FALSE, {"()": "django.utils.log.RequireDebugFalse"}
             )
-        loggers["django"] = {"handlers": [MAIL_ADMINS], "level": django_level, "propagate": True}
+        loggers["django"] = {"handlers": [MAIL_ADMINS], "level": level, "propagate": True}
     if "django.server" not in loggers:
-        loggers["django.server"] = {"handlers": [], "level": django_level, "propagate": True}
+        loggers["django.server"] = {"handlers": [], "level": level, "propagate": True}
 
-    if replace_console:
-        console = {
-            name
-            for name, handler in config["handlers"].items()
-            if isinstance(handler, Mapping)
-            and handler.get("class") in ("logging.StreamHandler", "ext://logging.StreamHandler")
-            and handler.get("stream") in _CONSOLE_STREAMS
-        }
-        for entry in [root, *loggers.values()]:
-            if "handlers" in entry:
-                entry["handlers"] = [h for h in entry["handlers"] if h not in console]
-    _add_sinks(config, options)
-    return config
+
+def _take_off_console(config: dict[str, Any]) -> None:
+    """Take console handlers (``StreamHandler`` on stderr or stdout) off every logger of
+    ``config``; their definitions stay, unused."""
+    console = {
+        name
+        for name, handler in config["handlers"].items()
+        if isinstance(handler, Mapping)
+        and handler.get("class") in ("logging.StreamHandler", "ext://logging.StreamHandler")
+        and handler.get("stream") in _CONSOLE_STREAMS
+    }
+    for entry in [config["root"], *config["loggers"].values()]:
+        if "handlers" in entry:
+            entry["handlers"] = [h for h in entry["handlers"] if h not in console]
 
 
 def _add_sinks(config: dict[str, Any], options: Options) -> None:

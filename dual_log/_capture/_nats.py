@@ -223,6 +223,9 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         """Cut every whole message out of what arrived, queue it, and handle control lines."""
+        # One function, longer than the rest, on purpose: it runs for every message of the
+        # stream, and splitting it would add a call per message (and the locals bound
+        # below would have to be looked up again in each).
         buf = self._rest + data if self._rest else data
         size = len(buf)
         pos = 0

@@ -92,6 +92,8 @@ class FileHandler(logging.Handler):
     # stdout sink beside it says what holds for it.
     consequence = "Records still go to stdout; the file's are held and written when it works again"
 
+    # Over 60 lines for its signature alone: one keyword per option of the table in
+    # _options.py, spelled out so type checkers see them (a test holds the two equal).
     def __init__(
         self,
         filename: str | os.PathLike[str] | None = None,

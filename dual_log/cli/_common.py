@@ -45,9 +45,12 @@ def positive_seconds(text: str) -> float:
 
 def add_filters(parser: argparse.ArgumentParser) -> None:
     """The filters and output options of ``cat`` and ``tail``."""
-    from dual_log._read.merge import WINDOW
+    _add_filter_options(parser.add_argument_group("filters"))
+    _add_output_options(parser.add_argument_group("output"))
 
-    group = parser.add_argument_group("filters")
+
+def _add_filter_options(group: argparse._ArgumentGroup) -> None:
+    """The options that choose records: times, level, loggers, text, fields, apps."""
     group.add_argument(
         "--since",
         metavar="WHEN",
@@ -89,7 +92,12 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
         help="records of this Fly app (their fly_app field); a glob such as 'shop-*' "
         "(repeat for several)",
     )
-    out = parser.add_argument_group("output")
+
+
+def _add_output_options(out: argparse._ArgumentGroup) -> None:
+    """The options that shape what is printed: JSON, colour, the reorder window."""
+    from dual_log._read.merge import WINDOW
+
     out.add_argument(
         "--json",
         action="store_true",
