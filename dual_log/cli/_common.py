@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from dual_log._report import usage_error
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from dual_log._read.merge import Window
     from dual_log._read.scan import Counts, Filters
     from dual_log._read.show import Printer
@@ -33,6 +35,21 @@ def seconds(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
     return value
+
+
+def whole_number(what: str, *, minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of ``what`` (``"records"``) of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of {what} >= {minimum}")
+        return value
+
+    return parse
 
 
 def positive_seconds(text: str) -> float:

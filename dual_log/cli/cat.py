@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +14,11 @@ from dual_log.cli._common import (
     filters_of,
     printer_of,
     report_read,
+    whole_number,
 )
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Iterator
 
     from dual_log._read.scan import Entry, Filters
@@ -49,24 +50,13 @@ def add_parser(
     add_filters(parser)
     parser.add_argument(
         "--jobs",
-        type=_jobs,
+        type=whole_number("processes", minimum=1),
         metavar="N",
         help="read the sources (one per log and machine) in N processes at once (default: "
         "one per idle CPU, when there are several sources and 8 MB or more to read; 1: all "
         "in this process)",
     )
     return parser
-
-
-def _jobs(text: str) -> int:
-    """An argparse type: a number of processes >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes >= 1")
-    return value
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
+from typing import TYPE_CHECKING
 
-from dual_log.cli._common import positive_seconds
+from dual_log.cli._common import positive_seconds, whole_number
 
-
-def _jobs(text: str) -> int:
-    """An argparse type: a number of machines at a time >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of machines >= 1")
-    return value
+if TYPE_CHECKING:
+    import argparse
 
 
 def add_parser(
@@ -54,7 +46,7 @@ def add_parser(
     parser.add_argument(
         "--jobs",
         "-j",
-        type=_jobs,
+        type=whole_number("machines", minimum=1),
         default=4,
         metavar="N",
         help="machines copied at a time (default: 4)",

@@ -9,7 +9,6 @@ they could be read are reported on stderr as they are found, and in all when it 
 
 from __future__ import annotations
 
-import argparse
 import collections
 import signal
 import time
@@ -26,9 +25,12 @@ from dual_log.cli._common import (
     positive_seconds,
     printer_of,
     report_read,
+    whole_number,
 )
 
 if TYPE_CHECKING:
+    import argparse
+
     from dual_log._read.scan import Entry, Filters
     from dual_log._read.show import Printer
 
@@ -62,7 +64,7 @@ def add_parser(
     parser.add_argument(
         "-n",
         "--lines",
-        type=_count,
+        type=whole_number("records", minimum=0),
         default=10,
         metavar="N",
         help="records printed first, from the end of the file (default 10; 0: only new ones)",
@@ -76,17 +78,6 @@ def add_parser(
     )
     add_filters(parser)
     return parser
-
-
-def _count(text: str) -> int:
-    """An argparse type: a number of records >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of records >= 0")
-    return value
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
