@@ -15,7 +15,6 @@ find it.
 from __future__ import annotations
 
 import re
-import uuid
 from typing import TYPE_CHECKING
 
 from dual_log import _options
@@ -57,6 +56,8 @@ def environ_keys(names: Iterable[str]) -> tuple[str, ...]:
 
 def new_id() -> str:
     """A new request id: 32 hex digits, random (a UUID4 without its dashes)."""
+    import uuid  # here, not above: it imports platform, a cost setup() need not pay
+
     return uuid.uuid4().hex
 
 
