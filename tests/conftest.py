@@ -16,6 +16,18 @@ from dual_log._write import lifecycle as _lifecycle
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Give SIGINT its usual meaning when the run inherited it ignored.
+
+    A shell without job control starts background commands with SIGINT ignored; Python
+    then keeps it ignored, and so does every child the tests start, so the tests of what
+    Ctrl-C does would see nothing happen. A handler (unlike SIG_IGN) is not inherited
+    across exec, so the children start with the default again.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @pytest.fixture(autouse=True)
 def _restore_logging() -> object:
     """Restore the root logger's handlers and level, and SIGTERM/SIGINT, after each test."""
