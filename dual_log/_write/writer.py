@@ -10,7 +10,8 @@ thread writes its line (and any held before it) before the call returns.
 A write that fails keeps its lines. They stay first in line and are tried again, in
 order, with backoff from 0.25 s to 5 s, while new lines queue behind them; a volume that
 comes back gets every one of them, and one line on stderr says the file works again.
-``flush()`` does not wait for a file that is failing: it returns False at once, and
+``flush()`` has a failing file tried once, at once (not when the backoff ends), and
+returns False if that try fails, without waiting for the fault to end; and
 ``close()`` tries a failing file once more and then gives up its held lines, counted and
 said in one line, so that a missing volume never makes a program slow to stop.
 
@@ -103,6 +104,7 @@ class Writer:
         self._markers: list[threading.Event] = []
         self._bytes = 0
         self._woken = False
+        self._flush_asked = False
         # What wakes the writer early. A SimpleQueue rather than an Event, whose lock a
         # signal handler could find taken by the very thread it interrupted.
         self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()
@@ -268,7 +270,7 @@ class Writer:
 
     def _wait(self) -> None:
         if self._held:  # a fault: next attempt after the backoff, whatever wakes us
-            while self._held and not self._closed:
+            while self._held and not self._closed and not self._flush_asked:
                 left = self._retry_at - time.monotonic()
                 if left <= 0:
                     break
@@ -281,6 +283,7 @@ class Writer:
             while True:
                 self._wake.get_nowait()
         self._woken = False
+        self._flush_asked = False
 
     def _drain(self, *, force: bool, late: bool = False) -> bool | None:
         """Take waiting lines behind the held ones, up to half the queue, and write them.
@@ -407,8 +410,9 @@ class Writer:
     def flush(self, timeout: float = 5.0) -> bool:
         """Write what is queued so far and wait for it, at most ``timeout`` seconds.
 
-        Returns True when all of it is in the file; False when the time ran out, or at
-        once when the file is failing (its records are held and tried again later).
+        Returns True when all of it is in the file; False when the time ran out, or as
+        soon as one try, made at once, found the file still failing (its records are held
+        and tried again later).
         """
         thread = self._thread
         if not self.threaded or thread is None or not thread.is_alive():
@@ -423,6 +427,7 @@ class Writer:
             return False
         marker = threading.Event()
         self._lines.append(marker)
+        self._flush_asked = True  # through a fault: try now, not when the backoff ends
         self._hurry()
         return marker.wait(timeout) and not self._held
 

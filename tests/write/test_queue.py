@@ -16,6 +16,7 @@ import pytest
 
 import dual_log
 from dual_log._write import lifecycle as _lifecycle
+from dual_log._write import writer as writer_module
 from tests.conftest import ROOT
 from tests.helpers.logfiles import read_records
 
@@ -109,6 +110,35 @@ def test_records_are_held_through_a_fault_and_written_in_order(
     err = capsys.readouterr().err
     assert err.count("is the volume mounted?") == 1
     assert err.count("held meanwhile are written now") == 1
+
+
+def test_flush_of_a_failing_file_tries_it_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """While the writer waits out its backoff, flush() has the file tried at once and
+    returns False when it still fails, rather than waiting for the next try: a SIGTERM's
+    flush and close() never wait for a missing volume, and a volume back is written at once.
+    (The backoff is made a minute long, so a flush that waited for it would be seen.)"""
+    monkeypatch.setattr(writer_module, "FIRST_RETRY", 60.0)
+    monkeypatch.setattr(writer_module, "LAST_RETRY", 60.0)
+    folder = tmp_path / "volume"
+    handler = dual_log.FileHandler(folder / "app.log", queue=True)
+    writer = handler._writer
+    assert isinstance(writer, writer_module.Writer)
+    handler.handle(_record(0))
+    assert handler.flush(timeout=120) is False  # the first try failed: held
+    due = writer._retry_at
+    for n in range(1, 4):
+        handler.handle(_record(n))
+        assert handler.flush(timeout=120) is False
+        assert time.monotonic() < due  # tried and answered before the backoff ended
+    folder.mkdir()
+    assert handler.flush(timeout=120) is True
+    assert time.monotonic() < due
+    handler.close()
+    records, _ = read_records(folder / "app.log")
+    assert [r["message"] for r in records] == [f"record {n}" for n in range(4)]
+    assert "is the volume mounted?" in capsys.readouterr().err
 
 
 def test_writer_wakes_on_thresholds_not_per_record(log_path: Path) -> None:
