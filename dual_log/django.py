@@ -50,7 +50,8 @@ try:
     import django  # noqa: F401  # only to fail here, clearly, when Django is missing
 except ImportError as exc:
     raise ImportError(
-        "dual_log.django needs Django: pip install 'dual-log-handler[django]'"
+        "dual_log.django needs Django: pip install django (or, in dual_log's checkout, "
+        "pip install '.[django]')"
     ) from exc
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async

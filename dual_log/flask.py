@@ -40,7 +40,10 @@ try:
     from flask import request
     from flask.logging import default_handler
 except ImportError as exc:
-    raise ImportError("dual_log.flask needs Flask: pip install 'dual-log-handler[flask]'") from exc
+    raise ImportError(
+        "dual_log.flask needs Flask: pip install flask (or, in dual_log's checkout, "
+        "pip install '.[flask]')"
+    ) from exc
 
 from dual_log import _request
 from dual_log._app import EXTENSION_KEY, AppLogging

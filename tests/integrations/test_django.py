@@ -577,5 +577,6 @@ def test_missing_django_is_an_import_error_naming_the_extra(python: str) -> None
     done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
-        "ImportError dual_log.django needs Django: pip install 'dual-log-handler[django]'"
+        "ImportError dual_log.django needs Django: pip install django (or, in dual_log's checkout, "
+        "pip install '.[django]')"
     )

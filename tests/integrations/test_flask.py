@@ -227,7 +227,8 @@ def test_missing_flask_is_an_import_error_naming_the_extra(python: str) -> None:
     done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
-        "ImportError dual_log.flask needs Flask: pip install 'dual-log-handler[flask]'"
+        "ImportError dual_log.flask needs Flask: pip install flask (or, in dual_log's checkout, "
+        "pip install '.[flask]')"
     )
 
 
