@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.helpers.group import run_group
 from tests.helpers.logfiles import read_records
 
 pytestmark = pytest.mark.faults
@@ -69,13 +70,10 @@ def test_logging_at_interpreter_exit_never_hangs(
     path = tmp_path / "app.log"
     config = {"path": str(path), "queue": queue, "stdout": stdout}
     started = time.monotonic()
-    done = subprocess.run(
+    done = run_group(
         [sys.executable, "-c", EXIT_WHILE_LOGGING, json.dumps(config)],
         cwd=ROOT,
-        capture_output=True,
-        text=True,
         timeout=60,  # it hung before: a frozen daemon thread held a lock the exit needed
-        check=False,
     )
     took = time.monotonic() - started
     assert done.returncode == 0, done.stderr[-2000:]
@@ -182,14 +180,11 @@ def test_a_pool_ends_with_every_record_written(
     script = tmp_path / "pool_app.py"  # spawn and forkserver import the main module
     script.write_text(POOL)
     path = tmp_path / "app.log"
-    done = subprocess.run(
+    done = run_group(
         [sys.executable, str(script), str(path), method],
         cwd=ROOT,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     records, torn = read_records(path)

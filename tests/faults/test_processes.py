@@ -11,7 +11,6 @@ import collections
 import fcntl
 import json
 import signal
-import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from helpers.logfiles import files, read_records
 
 from faults.harness import App, AppFailed, Outcome, expected_ids, leftovers, stdout_ids
 from tests.conftest import ROOT
+from tests.helpers.group import run_group
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -222,13 +222,10 @@ def test_fork_while_another_thread_logs(tmp_path: Path, queue: bool, measure: An
     """fork() while a thread logs without pause (its locks taken at any instant): no child
     hangs, and each child's records are in the file once."""
     path = tmp_path / "app.log"
-    done = subprocess.run(
+    done = run_group(
         [sys.executable, "-c", FORK_WHILE_LOGGING, str(path), "queue" if queue else "sync"],
         cwd=ROOT,
-        capture_output=True,
-        text=True,
         timeout=120,  # a child stuck on a lock its parent's thread held at fork fails here
-        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "children [" + ", ".join(["0"] * 20) + "]" in done.stderr
