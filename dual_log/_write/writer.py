@@ -51,6 +51,12 @@ if TYPE_CHECKING:
 # is written within seconds, long enough that a dead one costs almost nothing.
 FIRST_RETRY = 0.25
 LAST_RETRY = 5.0
+# The most lines one write takes. The writer thread holds the GIL while it moves, joins
+# and frees its lines, from one system call to the next, and a log call that wants the
+# GIL meanwhile waits that long: a batch of this size keeps each such stretch well under
+# a millisecond, where half of the default queue (25,000 lines) made calls wait over one.
+# A wake-up writes what waits in as many batches as it takes (docs/PERFORMANCE.md).
+MAX_BATCH = 8192
 # How long close() waits for a start of the writer thread under way (see close()).
 _START_WAIT = 1.0
 _STOP = object()
@@ -85,7 +91,7 @@ class Writer:
     ) -> None:
         self.file = file
         self.size = size
-        self.batch = max(1, size // 2)
+        self.batch = max(1, min(size // 2, MAX_BATCH))
         self.timeout = timeout
         self.interval = interval
         self.wake_bytes = max(1, wake_bytes)
@@ -283,12 +289,13 @@ class Writer:
         self._woken = False
 
     def _drain(self, *, force: bool, late: bool = False) -> bool | None:
-        """Take waiting lines behind the held ones, up to half the queue, and write them.
+        """Take waiting lines behind the held ones, up to a batch, and write them.
 
         One batch, one lock, one write: every system call is a moment when the writer
         thread must win the GIL back from a busy application, so the fewer, the cheaper
-        logging is for it. Half the queue, so that through a fault the newest records
-        still have room beside the held ones.
+        logging is for it; but not more than ``MAX_BATCH`` lines, so that the stretches
+        in between stay short. At most half the queue, so that through a fault the
+        newest records still have room beside the held ones.
 
         Through a fault, held lines are tried again when the backoff allows, or at once
         with ``force``, at the stop marker, or for a flush (whoever flushes asks for a
@@ -310,7 +317,8 @@ class Writer:
         # Only this thread removes lines, but a full queue may drop one meanwhile. Flush
         # and stop markers come along, and are sorted out below.
         with contextlib.suppress(IndexError):
-            count = min(len(lines), self.batch - start)
+            # Once closed, everything: the stop marker may be behind a full held batch.
+            count = len(lines) if self._closed else min(len(lines), self.batch - start)
             held.extend(starmap(lines.popleft, repeat((), count)))  # type: ignore[arg-type]
         taken = len(held) - start
         # All of held, not only what came now: an earlier pass may have been cut short
