@@ -283,25 +283,33 @@ def _at_most(value: float, target: float) -> str:
 
 
 def _tail_verdict(tail: dict[str, Any], sink: str, where: str) -> str:
-    rows = {r["key"]: r for r in tail["rows"] if r["sink"] == sink}
-    mine, base = rows["dual_log"], rows["stdout"]
-    allowed = base["slow"] + TARGET_SLOW_MORE * tail["n"] / 200_000
+    """The tail goal on one sink, judged on the plain call (the writer's spikes, apart from
+    the cost of every call, which the per-call goals judge); the call with extra fields
+    is shown beside it."""
+    rows = {(r["key"], r["call"]): r for r in tail["rows"] if r["sink"] == sink}
+    allowed_more = TARGET_SLOW_MORE * tail["n"] / 200_000
     figures, misses = [], []
-    for measure, name in (("p99_us", "p99"), ("p999_us", "p99.9")):
-        ratio = mine[measure] / base[measure]
+    for call in ("plain", "extras"):
+        mine, base = rows[("dual_log", call)], rows[("stdout", call)]
+        parts = []
+        for measure, name in (("p99_us", "p99"), ("p999_us", "p99.9")):
+            ratio = mine[measure] / base[measure]
+            parts.append(
+                f"{name} {mine[measure]:.0f} µs against {base[measure]:.0f} ({ratio:.2f}x)"
+            )
+            if call == "plain" and ratio > TARGET_TAIL:
+                misses.append(f"{name} by {ratio - TARGET_TAIL:.2f}x")
+        parts.append(f"{mine['slow']:g} calls over 1 ms against {base['slow']:g}")
+        if call == "plain" and mine["slow"] > base["slow"] + allowed_more:
+            misses.append(f"calls over 1 ms by {mine['slow'] - base['slow'] - allowed_more:g}")
         figures.append(
-            f"{name} {mine[measure]:.0f} µs against {base[measure]:.0f} µs ({ratio:.2f}x)"
+            ("plain call: " if call == "plain" else "with extra fields: ") + ", ".join(parts)
         )
-        if ratio > TARGET_TAIL:
-            misses.append(f"{name} by {ratio - TARGET_TAIL:.2f}x")
-    figures.append(f"{mine['slow']:g} calls over 1 ms against {base['slow']:g}")
-    if mine["slow"] > allowed:
-        misses.append(f"calls over 1 ms by {mine['slow'] - allowed:g}")
     return (
         f"- **Tail, stdout to {where}: p99 and p99.9 at most {TARGET_TAIL}x stdout only's, "
         f"calls over 1 ms at most {TARGET_SLOW_MORE} more per 200,000**: "
-        f"{'; '.join(figures)} ({tail['n']:,} calls, median of {tail['rounds']} rounds): "
-        f"{'met' if not misses else 'missed: ' + ', '.join(misses)}."
+        f"{'; '.join(figures)} ({tail['n']:,} calls of each, median of {tail['rounds']} "
+        f"rounds): {'met' if not misses else 'missed: ' + ', '.join(misses)} (plain call)."
     )
 
 
@@ -325,19 +333,25 @@ def _memory_verdict(memory: dict[str, Any]) -> str:
 def merge_goals(old: str, new: list[str], when: str) -> str:
     """The goals block: this run's lines, and the lines of goals it did not measure as
     they were (a partial run with ``--parts``), each dated by the run that measured it."""
-    fresh = {_goal_title(line): f"{line} ({when})" for line in new}
-    kept = []
+    lines: dict[str, str] = {}
     for line in old.splitlines():
         title = _goal_title(line)
-        if title in fresh:
-            kept.append(fresh.pop(title))
-        elif title and title.startswith(_GOAL_PREFIXES) and _current(title):
-            kept.append(line)
-    return "\n".join(kept + list(fresh.values())) or "(no goal measured yet)"
+        if title and title.startswith(_GOAL_PREFIXES) and _current(title):
+            lines[title] = line
+    for line in new:
+        lines[_goal_title(line) or line] = f"{line} ({when})"
+    order = sorted(lines, key=_goal_rank)
+    return "\n".join(lines[t] for t in order) or "(no goal measured yet)"
 
 
 # The titles of today's goals: a line of a goal that is no longer one is not kept.
 _GOAL_PREFIXES = ("Per call, ", "Tail, ", "Memory bounded", "End to end, ", "Several processes")
+
+
+def _goal_rank(title: str) -> int:
+    return next(
+        (i for i, p in enumerate(_GOAL_PREFIXES) if title.startswith(p)), len(_GOAL_PREFIXES)
+    )
 
 
 def _current(title: str) -> bool:

@@ -131,9 +131,10 @@ def test_goal_parts_measure_both_calls_the_tail_and_memory_and_write_one_line_pe
             assert row["file_lines"] == expected, row
     assert calls["stdout"]["plain"]["ratio"] == 1.0
 
-    tail = {(row["sink"], row["key"]): row for row in results["tail"]["rows"]}
-    assert set(tail) == {(s, k) for s in ("devnull", "pipe") for k in ("stdout", "dual_log")}
+    tail = {(r["sink"], r["key"], r["call"]): r for r in results["tail"]["rows"]}
+    assert len(tail) == 8
     assert all(_sane(row["p99_us"]) and row["p99_us"] <= row["p999_us"] for row in tail.values())
+    assert {row["call"] for row in results["tail"]["rows"]} == {"plain", "extras"}
 
     memory = {row["key"]: row for row in results["memory"]["rows"]}
     assert memory["dual_log"]["written"] == results["memory"]["n"]
