@@ -113,7 +113,7 @@ def percall_table(result: dict[str, Any]) -> str:
         f"{result['n']} timed calls after {result['warmup']} untimed ones, median of "
         f"{result['rounds']} runs, each in a fresh process with stdout to /dev/null; "
         "ratios to the stdout-only median of this run. Peak RSS: the whole process, "
-        "imports included, at its end (`ru_maxrss`).",
+        "imports included (`VmHWM`).",
     ]
     return "\n".join([head, *rows, *notes])
 
