@@ -53,10 +53,11 @@ FIRST_RETRY = 0.25
 LAST_RETRY = 5.0
 # The most lines one write takes. The writer thread holds the GIL while it moves, joins
 # and frees its lines, from one system call to the next, and a log call that wants the
-# GIL meanwhile waits that long: a batch of this size keeps each such stretch well under
-# a millisecond, where half of the default queue (25,000 lines) made calls wait over one.
-# A wake-up writes what waits in as many batches as it takes (docs/PERFORMANCE.md).
-MAX_BATCH = 8192
+# GIL meanwhile waits that long: with batches of 8,192 lines or more (half the default
+# queue is 25,000) a log call now and then waited over a millisecond; with 4,096, about
+# none did, and smaller ones made more calls wait a little (docs/PERFORMANCE.md, "Tail
+# latency"). A wake-up writes what waits in as many batches as it takes.
+MAX_BATCH = 4096
 # How long close() waits for a start of the writer thread under way (see close()).
 _START_WAIT = 1.0
 _STOP = object()
