@@ -279,7 +279,12 @@ def verdicts(results: dict[str, Any]) -> list[str]:
 
 
 def _at_most(value: float, target: float) -> str:
-    return "met" if value <= target else f"missed by {value - target:.2f}x"
+    return "met" if value <= target else f"missed by {_excess(value - target)}x"
+
+
+def _excess(amount: float) -> str:
+    """How far past a goal, with enough digits that a miss never reads as 0.00."""
+    return f"{amount:.2f}" if amount >= 0.005 else f"{amount:.1g}"
 
 
 def _tail_verdict(tail: dict[str, Any], sink: str, where: str) -> str:
@@ -298,7 +303,7 @@ def _tail_verdict(tail: dict[str, Any], sink: str, where: str) -> str:
                 f"{name} {mine[measure]:.0f} µs against {base[measure]:.0f} ({ratio:.2f}x)"
             )
             if call == "plain" and ratio > TARGET_TAIL:
-                misses.append(f"{name} by {ratio - TARGET_TAIL:.2f}x")
+                misses.append(f"{name} by {_excess(ratio - TARGET_TAIL)}x")
         parts.append(f"{mine['slow']:g} calls over 1 ms against {base['slow']:g}")
         if call == "plain" and mine["slow"] > base["slow"] + allowed_more:
             misses.append(f"calls over 1 ms by {mine['slow'] - base['slow'] - allowed_more:g}")
