@@ -20,10 +20,22 @@ import sys
 import time
 from typing import Any
 
-from benchmarks import _configs, _e2e, _multiproc, _percall, _reader, _report
+from benchmarks import (
+    _calls,
+    _configs,
+    _e2e,
+    _memory,
+    _multiproc,
+    _percall,
+    _reader,
+    _report,
+    _tail,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PARTS = ("percall", "breakdown", "multiproc", "e2e", "reader")
+PARTS = ("calls", "tail", "memory", "percall", "breakdown", "multiproc", "e2e", "reader")
+# The parts that measure a goal of dual_log's default set-up.
+GOAL_PARTS = ("calls", "tail", "memory", "multiproc", "e2e")
 COMMAND = ".venv/bin/python -m benchmarks"
 
 
@@ -35,6 +47,14 @@ def _parser() -> argparse.ArgumentParser:
                         + ", ".join(PARTS))  # fmt: skip
     parser.add_argument("--configs", help="comma-separated configuration keys (default: all): "
                         + ", ".join(c.key for c in _configs.CONFIGS))  # fmt: skip
+    parser.add_argument("--calls-n", type=int, help="calls: calls of each kind per process (20000)")
+    parser.add_argument("--calls-block", type=int, default=1000,
+                        help="calls: calls per block, the kinds in turn (1000)")  # fmt: skip
+    parser.add_argument("--calls-rounds", type=int, help="calls: interleaved rounds (15)")
+    parser.add_argument("--tail-n", type=int, help="tail: calls timed one by one (200000)")
+    parser.add_argument("--tail-rounds", type=int, help="tail: interleaved rounds (7)")
+    parser.add_argument("--memory-n", type=int, help="memory: records per run (1000000)")
+    parser.add_argument("--memory-rounds", type=int, help="memory: runs of each (1)")
     parser.add_argument("--n", type=int, help="timed records per per-call run (20000)")
     parser.add_argument("--rounds", type=int, help="per-call runs of each configuration (7)")
     parser.add_argument("--mp-n", type=int, help="records per process, multi-process (25000)")
@@ -94,6 +114,31 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     blocks: dict[str, str] = {}
     loader = None
+    if "calls" in parts:
+        results["calls"] = _calls.run(
+            n=args.calls_n or (400 if quick else 20_000),
+            block=min(args.calls_block, 100) if quick else args.calls_block,
+            rounds=args.calls_rounds or (1 if quick else 15),
+            warmup=100 if quick else 2_000,
+            configs=list(_calls.CONFIGS),
+            progress=progress,
+        )
+        blocks["calls"] = _calls.table(results["calls"])
+    if "tail" in parts:
+        results["tail"] = _tail.run(
+            n=args.tail_n or (2_000 if quick else 200_000),
+            rounds=args.tail_rounds or (1 if quick else 7),
+            warmup=100 if quick else 5_000,
+            progress=progress,
+        )
+        blocks["tail"] = _tail.table(results["tail"])
+    if "memory" in parts:
+        results["memory"] = _memory.run(
+            n=args.memory_n or (2_000 if quick else 1_000_000),
+            rounds=args.memory_rounds or 1,
+            progress=progress,
+        )
+        blocks["memory"] = _memory.table(results["memory"])
     if "percall" in parts:
         results["percall"] = _percall.run(
             n=args.n or (400 if quick else 20_000),
@@ -151,8 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         blocks["reader"] = _reader.table(results["reader"], described)
     if parts != ["reader"]:  # the reader's block describes its own machine
         blocks["machine"] = described
-    if {"percall", "multiproc", "e2e"} <= set(parts):  # a partial run leaves them as they are
-        blocks["goals"] = _report.verdicts(results)
+    if set(GOAL_PARTS) & set(parts):  # a partial run leaves the other goals' lines as they are
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        old = _report.read_block(args.doc, "goals")
+        blocks["goals"] = _report.merge_goals(old, _report.verdicts(results), when)
     for name in ("machine", "goals", *PARTS):
         if name in blocks:
             print(f"\n## {name}\n\n{blocks[name]}")

@@ -98,12 +98,35 @@ def build(
 
 
 def _close_root() -> dict[str, int]:
+    close_root()
+    return {}
+
+
+def close_root() -> None:
+    """Flush, detach and close every handler of the root logger."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         handler.flush()
         root.removeHandler(handler)
         handler.close()
-    return {}
+
+
+def flush_root() -> None:
+    """Flush every handler of the root logger: dual_log's waits for its writer thread."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+
+def count_lines(folder: str) -> int:
+    """Lines in the log files of ``folder`` (lock and hidden files left out)."""
+    count = 0
+    for name in os.listdir(folder):
+        if name.startswith(".") or name.endswith(".lock"):
+            continue
+        with open(os.path.join(folder, name), "rb") as file:
+            while chunk := file.read(1 << 20):
+                count += chunk.count(b"\n")
+    return count
 
 
 def _dual_log(key: str, path: str, max_bytes: int) -> Callable[[], dict[str, int]]:

@@ -71,19 +71,8 @@ def _one(key: str, n: int, warmup: int, scratch: str, name: str) -> dict[str, An
     out["stderr"] = completed.stderr.decode(errors="replace")
     config = _configs.BY_KEY[key]
     if config.file_format is not None:
-        out["file_lines"] = _count_lines(folder)
+        out["file_lines"] = _configs.count_lines(folder)
     return out
-
-
-def _count_lines(folder: str) -> int:
-    count = 0
-    for name in os.listdir(folder):
-        if name.startswith(".") or name.endswith(".lock"):
-            continue
-        with open(os.path.join(folder, name), "rb") as file:
-            while chunk := file.read(1 << 20):
-                count += chunk.count(b"\n")
-    return count
 
 
 def summarize(runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:

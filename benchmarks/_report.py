@@ -16,10 +16,12 @@ import shutil
 import subprocess
 from typing import Any
 
-TARGET_PER_CALL = 1.3
-STRETCH_PER_CALL = 1.1
+# The goals of dual_log's default set-up (docs/PERFORMANCE.md, "Goals").
+TARGET_PER_CALL = {"plain": 1.10, "extras": 1.15}  # calling thread's CPU, x stdout only
+TARGET_TAIL = 1.5  # p99 and p99.9 of single calls, x stdout only's
+TARGET_SLOW_MORE = 10  # calls over 1 ms beyond stdout only's count, per 200,000 calls
 TARGET_END_TO_END = 0.95
-TARGET_VS_CLH = 1.5
+TARGET_VS_CLH = 4.0
 PACKAGES = (
     "dual-log-handler",
     "concurrent-log-handler",
@@ -111,15 +113,8 @@ def percall_table(result: dict[str, Any]) -> str:
         f"{result['n']} timed calls after {result['warmup']} untimed ones, median of "
         f"{result['rounds']} runs, each in a fresh process with stdout to /dev/null; "
         "ratios to the stdout-only median of this run. Peak RSS: the whole process, "
-        "imports included, at its end (`ru_maxrss`).",
+        "imports included (`VmHWM`).",
     ]
-    default = next((r for r in result["rows"] if r["key"] == "dual_queue_json"), None)
-    if default and default["calls_cpu_ratio"] is not None:
-        met = "met" if default["calls_cpu_ratio"] <= TARGET_PER_CALL else "missed"
-        notes.append(
-            f"Target for dual_log's default mode in the calling thread: at most "
-            f"{TARGET_PER_CALL}x; measured {default['calls_cpu_ratio']:.2f}x ({met})."
-        )
     return "\n".join([head, *rows, *notes])
 
 
@@ -224,40 +219,34 @@ def _paired(rows: list[dict[str, Any]], row: dict[str, Any]) -> list[float]:
     return [mine / theirs for mine, theirs in zip(row["runs"], base["runs"], strict=True) if theirs]
 
 
-def verdicts(results: dict[str, Any]) -> str:
-    """One line per goal of dual_log's default mode: what this run measured, met or not."""
+CALL_GOALS = {
+    "plain": '`info("request %s done", arg)`',
+    "extras": "the same with two extra fields",
+}
+
+
+def verdicts(results: dict[str, Any]) -> list[str]:
+    """One line per goal of dual_log's default set-up this run measured: figure, verdict."""
     lines = []
-    percall = results.get("percall")
-    default = stdout = None
-    if percall:
-        default = next((r for r in percall["rows"] if r["key"] == "dual_queue_json"), None)
-        stdout = next((r for r in percall["rows"] if r["key"] == "stdout"), None)
-    if default and default["calls_cpu_ratio"] is not None:
-        ratio = default["calls_cpu_ratio"]
-        if ratio <= STRETCH_PER_CALL:
-            verdict = f"met, and the stretch goal of {STRETCH_PER_CALL}x too"
-        elif ratio <= TARGET_PER_CALL:
-            short = ratio - STRETCH_PER_CALL
-            verdict = f"met (the stretch goal of {STRETCH_PER_CALL}x missed by {short:.2f})"
-        else:
-            verdict = f"missed by {ratio - TARGET_PER_CALL:.2f}"
-        lines.append(
-            f"- **Per call, at most {TARGET_PER_CALL}x a lone stdout handler**: "
-            f"{ratio:.2f}x in the calling thread: {verdict}."
-        )
-        lines.append(
-            "- **No per-record wake-ups**: met by design (the writer wakes on `flush_interval` "
-            "or `flush_bytes`, tested); the whole process made "
-            f"{default['switches_per_1000']:.0f} context switches per 1,000 calls, most of "
-            "them the writer waiting for the GIL during its few wakes."
-        )
-        if stdout and default.get("peak_rss_mib") and stdout.get("peak_rss_mib"):
+    calls = results.get("calls")
+    row = next((r for r in calls["rows"] if r["key"] == "dual_log"), None) if calls else None
+    if row is not None:
+        for call, what in CALL_GOALS.items():
+            m, target = row[call], TARGET_PER_CALL[call]
             lines.append(
-                f"- **Memory**: peak RSS {default['peak_rss_mib']:.1f} MiB with dual_log, "
-                f"{stdout['peak_rss_mib']:.1f} MiB with stdout only "
-                f"(+{default['peak_rss_mib'] - stdout['peak_rss_mib']:.1f} MiB, imports "
-                "included); the queue is bounded by `queue_size` records."
+                f"- **Per call, {what}, at most {target:.2f}x a lone stdout handler**: "
+                f"{m['ratio']:.2f}x ({m['low']:.2f}-{m['high']:.2f} per round) in the calling "
+                f"thread's CPU time: {_at_most(m['ratio'], target)}."
             )
+    tail = results.get("tail")
+    if tail:
+        from benchmarks._tail import SINKS
+
+        for sink, where in SINKS.items():
+            lines.append(_tail_verdict(tail, sink, where))
+    memory = results.get("memory")
+    if memory:
+        lines.append(_memory_verdict(memory))
     e2e = results.get("e2e")
     if e2e:
         for row in e2e["rows"]:
@@ -277,12 +266,123 @@ def verdicts(results: dict[str, Any]) -> str:
     goal = _multiproc_goal(results["multiproc"]) if results.get("multiproc") else None
     if goal:
         row, ok = goal
-        lines.append(
-            f"- **Several processes, nothing lost at at least {TARGET_VS_CLH}x "
-            f"concurrent-log-handler**: {row['vs_clh']:.2f}x, {row['lost']} lost: "
-            f"{'met' if ok else 'missed'}."
+        gap = max(0.0, TARGET_VS_CLH - row["vs_clh"])
+        verdict = (
+            "met" if ok else f"missed by {gap:.2f}x" + (", records lost" if row["lost"] else "")
         )
-    return "\n".join(lines) if lines else "(no goal measured in this run)"
+        lines.append(
+            f"- **Several processes, nothing lost at at least {TARGET_VS_CLH:g}x "
+            f"concurrent-log-handler's records/s**: {row['vs_clh']:.2f}x, {row['lost']} lost: "
+            f"{verdict}."
+        )
+    return lines
+
+
+def _at_most(value: float, target: float) -> str:
+    return "met" if value <= target else f"missed by {_excess(value - target)}x"
+
+
+def _excess(amount: float) -> str:
+    """How far past a goal, with enough digits that a miss never reads as 0.00."""
+    return f"{amount:.2f}" if amount >= 0.005 else f"{amount:.1g}"
+
+
+def _tail_verdict(tail: dict[str, Any], sink: str, where: str) -> str:
+    """The tail goal on one sink, judged on the plain call (the writer's spikes, apart from
+    the cost of every call, which the per-call goals judge); the call with extra fields
+    is shown beside it."""
+    rows = {(r["key"], r["call"]): r for r in tail["rows"] if r["sink"] == sink}
+    allowed_more = TARGET_SLOW_MORE * tail["n"] / 200_000
+    figures, misses = [], []
+    for call in ("plain", "extras"):
+        mine, base = rows[("dual_log", call)], rows[("stdout", call)]
+        parts = []
+        for measure, name in (("p99_us", "p99"), ("p999_us", "p99.9")):
+            ratio = mine[measure] / base[measure]
+            parts.append(
+                f"{name} {mine[measure]:.0f} µs against {base[measure]:.0f} ({ratio:.2f}x)"
+            )
+            if call == "plain" and ratio > TARGET_TAIL:
+                misses.append(f"{name} by {_excess(ratio - TARGET_TAIL)}x")
+        parts.append(f"{mine['slow']:g} calls over 1 ms against {base['slow']:g}")
+        if call == "plain" and mine["slow"] > base["slow"] + allowed_more:
+            misses.append(f"calls over 1 ms by {mine['slow'] - base['slow'] - allowed_more:g}")
+        figures.append(
+            ("plain call: " if call == "plain" else "with extra fields: ") + ", ".join(parts)
+        )
+    return (
+        f"- **Tail, stdout to {where}: p99 and p99.9 at most {TARGET_TAIL}x stdout only's, "
+        f"calls over 1 ms at most {TARGET_SLOW_MORE} more per 200,000**: "
+        f"{'; '.join(figures)} ({tail['n']:,} calls of each, median of {tail['rounds']} "
+        f"rounds): {'met' if not misses else 'missed: ' + ', '.join(misses)} (plain call)."
+    )
+
+
+def _memory_verdict(memory: dict[str, Any]) -> str:
+    from benchmarks._memory import GROWTH_MIB
+
+    rows = {r["key"]: r for r in memory["rows"]}
+    default, failing, stdout = rows["dual_log"], rows["dual_log_failing"], rows["stdout"]
+    growth = max(default["growth_mib"], failing["growth_mib"])
+    verdict = "met" if growth <= GROWTH_MIB else f"missed by {growth - GROWTH_MIB:.1f} MiB"
+    return (
+        f"- **Memory bounded by `queue_size`** (peak RSS grows by at most {GROWTH_MIB:g} MiB "
+        f"from {default['small']:,} to {default['large']:,} records): peak RSS for "
+        f"{default['large']:,} records {default['large_mib']:.1f} MiB "
+        f"({default['growth_mib']:+.1f}), {failing['large_mib']:.1f} MiB with the file "
+        f"failing and `queue_size` records held ({failing['growth_mib']:+.1f}), "
+        f"{stdout['large_mib']:.1f} MiB with stdout only: {verdict}."
+    )
+
+
+def merge_goals(old: str, new: list[str], when: str) -> str:
+    """The goals block: this run's lines, and the lines of goals it did not measure as
+    they were (a partial run with ``--parts``), each dated by the run that measured it."""
+    lines: dict[str, str] = {}
+    for line in old.splitlines():
+        title = _goal_title(line)
+        if title and title.startswith(_GOAL_PREFIXES) and _current(title):
+            lines[title] = line
+    for line in new:
+        lines[_goal_title(line) or line] = f"{line} ({when})"
+    order = sorted(lines, key=_goal_rank)
+    return "\n".join(lines[t] for t in order) or "(no goal measured yet)"
+
+
+# The titles of today's goals: a line of a goal that is no longer one is not kept.
+_GOAL_PREFIXES = ("Per call, ", "Tail, ", "Memory bounded", "End to end, ", "Several processes")
+
+
+def _goal_rank(title: str) -> int:
+    return next(
+        (i for i, p in enumerate(_GOAL_PREFIXES) if title.startswith(p)), len(_GOAL_PREFIXES)
+    )
+
+
+def _current(title: str) -> bool:
+    targets = [f"{t:.2f}x" for t in TARGET_PER_CALL.values()]
+    if title.startswith("Per call, "):
+        return any(t in title for t in targets)
+    if title.startswith("Several processes"):
+        return f"{TARGET_VS_CLH:g}x" in title
+    return True
+
+
+def _goal_title(line: str) -> str | None:
+    found = re.match(r"- \*\*(.+?)\*\*", line)
+    return found.group(1) if found else None
+
+
+def read_block(path: str, name: str) -> str:
+    """The text of block ``name`` in the Markdown file at ``path`` ("" if none)."""
+    try:
+        with open(path, encoding="utf-8") as doc:
+            text = doc.read()
+    except FileNotFoundError:
+        return ""
+    start, end = f"<!-- benchmarks:{name} -->", f"<!-- /benchmarks:{name} -->"
+    found = re.search(re.escape(start) + r"\n?(.*?)" + re.escape(end), text, re.DOTALL)
+    return found.group(1) if found else ""
 
 
 def _lines(row: dict[str, Any]) -> str:
@@ -307,8 +407,8 @@ def chart(result: dict[str, Any], path: str) -> None:
     ax.barh([p + 0.2 for p in positions], cpu, height=0.38, label="calling thread (CPU)")
     ax.barh([p - 0.2 for p in positions], total, height=0.38, label="end to end, incl. flush")
     ax.axvline(1.0, color="grey", linewidth=0.8)
-    ax.axvline(TARGET_PER_CALL, color="red", linestyle="--", linewidth=0.8,
-               label=f"target for dual_log's default ({TARGET_PER_CALL}x)")  # fmt: skip
+    ax.axvline(TARGET_PER_CALL["plain"], color="red", linestyle="--", linewidth=0.8,
+               label=f"goal for dual_log's default ({TARGET_PER_CALL['plain']}x)")  # fmt: skip
     ax.set_yticks(list(positions))
     ax.set_yticklabels(labels)
     ax.invert_yaxis()

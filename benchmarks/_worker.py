@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from benchmarks import _configs
+from benchmarks._memory import peak_rss_kib
 
 PERCALL_MAX_BYTES = 10 * 1024 * 1024  # dual_log's default; no rotation in a per-call run
 
@@ -39,8 +40,8 @@ def percall(key: str, folder: str, n: int, warmup: int, result: str) -> None:
             "switches": switches,
             "total_s": total,
             "counters": counters,
-            # Peak resident memory of the whole run, imports included (KiB on Linux).
-            "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            # Peak resident memory of the whole run, imports included (KiB).
+            "peak_rss_kib": peak_rss_kib(),
         },
     )
 

@@ -111,3 +111,40 @@ def test_reader_benchmark_compares_dual_log_cat_with_the_shell_pipelines(
     assert "- Python: " in doc.split("<!-- benchmarks:reader -->")[1]
     # The shared machine block is left as it was (here: the template's empty one).
     assert "<!-- benchmarks:machine -->\n<!-- /benchmarks:machine -->" in doc
+
+
+def test_goal_parts_measure_both_calls_the_tail_and_memory_and_write_one_line_per_goal(
+    python: str, tmp_path: Path
+) -> None:
+    """--quick runs the calls, tail and memory parts: every configuration and sink has its
+    figures, every file line is there, and the goals block has a verdict line per goal."""
+    results = _run(python, tmp_path, "--parts", "calls,tail,memory")
+
+    calls = {row["key"]: row for row in results["calls"]["rows"]}
+    assert list(calls) == ["stdout", "dual_log", "pjl", "clh", "loguru", "structlog"]
+    expected = (results["calls"]["n"] + results["calls"]["warmup"]) * 2
+    for key, row in calls.items():
+        assert all(
+            _sane(row[call]["us"]) and _sane(row[call]["ratio"]) for call in ("plain", "extras")
+        )
+        if key != "stdout":
+            assert row["file_lines"] == expected, row
+    assert calls["stdout"]["plain"]["ratio"] == 1.0
+
+    tail = {(r["sink"], r["key"], r["call"]): r for r in results["tail"]["rows"]}
+    assert len(tail) == 8
+    assert all(_sane(row["p99_us"]) and row["p99_us"] <= row["p999_us"] for row in tail.values())
+    assert {row["call"] for row in results["tail"]["rows"]} == {"plain", "extras"}
+
+    memory = {row["key"]: row for row in results["memory"]["rows"]}
+    assert memory["dual_log"]["written"] == results["memory"]["n"]
+    assert memory["dual_log_failing"]["written"] == 0
+    assert all(_sane(row["large_mib"]) for row in memory.values())
+
+    doc = (tmp_path / "PERFORMANCE.md").read_text()
+    goals = doc.split("<!-- benchmarks:goals -->")[1].split("<!-- /benchmarks:goals -->")[0]
+    titles = ["Per call, `info", "Per call, the same with two extra", "Tail, stdout to /dev/null",
+              "Tail, stdout to a pipe", "Memory bounded"]  # fmt: skip
+    for title in titles:
+        (line,) = [line for line in goals.splitlines() if line.startswith(f"- **{title}")]
+        assert line.count(": met") + line.count(": missed") == 1, line

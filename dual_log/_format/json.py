@@ -142,6 +142,7 @@ class JsonFormatter(_BaseJsonFormatter):
             and not kwargs
             and self.redactor is None
         )
+        self._settings: tuple[Callable[[str], str], str | None] | tuple[()] | None = None
         self._static_text: tuple[dict[str, Any], Callable[[str], str] | None, str | None] = (
             {},
             None,
@@ -234,18 +235,18 @@ class JsonFormatter(_BaseJsonFormatter):
             or record.exc_info
             or record.exc_text
             or record.stack_info
-            or self.json_serializer is not json.dumps
-            or self.json_indent is not None
-            or self.json_encoder not in _PLAIN_ENCODERS
-            or self.prefix
-            or self.defaults
-            or self.timestamp
+            or self.defaults  # a dict, which may be filled in place
         ):
             return None
         msg = record.msg
         if msg.__class__ is not str:
             return None
-        quote = _quote_ascii if self.json_ensure_ascii else _quote
+        settings = self._settings
+        if settings is None:
+            settings = self._settings = self._shortcut_settings()
+        if not settings:
+            return None
+        quote, head = settings
         level, name, pid = record.levelname, record.name, record.process
         if level.__class__ is not str or name.__class__ is not str or pid.__class__ is not int:
             return None
@@ -253,10 +254,10 @@ class JsonFormatter(_BaseJsonFormatter):
         if tail is None:
             return None
         message = records.strip_ansi(records.render_message(record) if record.args else msg)
-        time_field = self.time_field
-        head = f'{{{quote(time_field)}: "{utc_text(record.created)}", ' if time_field else "{"
+        if head is not None:
+            head = f'{head}{utc_text(record.created)}", '
         line = (
-            f'{head}"level": {quote(level)}, "logger": {quote(name)}, '
+            f'{head or "{"}"level": {quote(level)}, "logger": {quote(name)}, '
             f'"message": {quote(message)}, "pid": {pid}{tail}'
         )
         fields = record.__dict__
@@ -269,6 +270,28 @@ class JsonFormatter(_BaseJsonFormatter):
         if self.source_fields:
             line += _source_text(record, quote)
         return line + "}"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Set an attribute; python-json-logger's settings are public, and setting one
+        makes the shortcut look at them again."""
+        object.__setattr__(self, name, value)
+        if name in _SETTINGS:
+            object.__setattr__(self, "_settings", None)
+
+    def _shortcut_settings(self) -> tuple[Callable[[str], str], str | None] | tuple[()]:
+        """The quoting and the line's start (``{"time": "``) when python-json-logger's
+        settings leave the line to the shortcut; else an empty tuple."""
+        if (
+            self.json_serializer is not json.dumps
+            or self.json_indent is not None
+            or self.json_encoder not in _PLAIN_ENCODERS
+            or self.prefix
+            or self.timestamp
+        ):
+            return ()
+        quote = _quote_ascii if self.json_ensure_ascii else _quote
+        time_field = self.time_field
+        return quote, f'{{{quote(time_field)}: "' if time_field else None
 
     def _static_tail(self, quote: Callable[[str], str]) -> str | None:
         """``, "key": value, ...`` of the static fields; None when one needs the full way.
@@ -290,23 +313,43 @@ class JsonFormatter(_BaseJsonFormatter):
     ) -> str | None:
         """``, "key": value, ...`` of the extras, then the bound fields no extra overrides;
         None when one needs the full way (its type, its name, or a clash)."""
-        if any(key.__class__ is not str for key in fields):
-            return None
         static = self.static_fields
-        extras = {
-            key: value for key, value in fields.items() if key not in _STANDARD and key[:1] != "_"
-        }
-        for key, value in bound.items():
-            if key not in fields:
-                extras[key] = value
-        if extras.keys() & _TAKEN or extras.keys() & static.keys() or self.time_field in extras:
-            return None
-        return _encode_pairs(extras, quote)
+        time_field = self.time_field
+        parts = []
+        for key in records.extra_keys(fields):  # a LogRecord's own keys are all text
+            if key.__class__ is not str:
+                return None
+            if key[:1] == "_":
+                continue
+            text = _value_text(fields[key], quote)
+            if text is None or key in _TAKEN or key in static or key == time_field:
+                return None
+            parts.append(f", {quote(key)}: {text}")
+        if bound:
+            for key, value in bound.items():
+                if key in fields:
+                    continue
+                text = _value_text(value, quote)
+                if text is None or key in _TAKEN or key in static or key == time_field:
+                    return None
+                parts.append(f", {quote(key)}: {text}")
+        return "".join(parts)
 
 
-# Every attribute of a LogRecord made by Logger.makeRecord; more means extras.
-_STANDARD = records.STANDARD
 _PLAIN_SIZE = len(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
+# The attributes whose value decides whether the shortcut may write a line: setting one
+# makes it look again (JsonFormatter.__setattr__).
+_SETTINGS = frozenset(
+    (
+        "json_serializer",
+        "json_indent",
+        "json_encoder",
+        "json_ensure_ascii",
+        "prefix",
+        "timestamp",
+        "time_field",
+    )
+)
 # Names the record's own fields and the full way's tidying take.
 _TAKEN = frozenset(("level", "logger", "message", "pid")) | _TIDIED
 
@@ -316,21 +359,28 @@ def _encode_pairs(fields: Mapping[str, Any], quote: Callable[[str], str]) -> str
     not one of JSON's own scalars (a float that is not finite included)."""
     parts = []
     for key, value in fields.items():
-        kind = value.__class__
-        if kind is str:
-            text = quote(value)
-        elif kind is int:
-            text = int.__repr__(value)
-        elif kind is bool:
-            text = "true" if value else "false"
-        elif value is None:
-            text = "null"
-        elif kind is float and math.isfinite(value):
-            text = float.__repr__(value)
-        else:
+        text = _value_text(value, quote)
+        if text is None:
             return None
         parts.append(f", {quote(key)}: {text}")
     return "".join(parts)
+
+
+def _value_text(value: Any, quote: Callable[[str], str]) -> str | None:
+    """``value`` as json.dumps writes it, if it is one of JSON's own scalars; else None
+    (a float that is not finite, or an int too long for ``str``, included)."""
+    kind = value.__class__
+    if kind is str:
+        return quote(value)
+    if kind is int:
+        return int.__repr__(value) if value.bit_length() < records.INT_TEXT_BITS else None
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    return None
 
 
 def _source_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -370,6 +420,13 @@ def _fallback_json(record: logging.LogRecord, formatter: JsonFormatter, error: E
         if key in formatter.reserved_attrs:
             continue
         name = key if isinstance(key, str) else records.safe_repr(key)
+        while name in data:
+            name = EXTRA_PREFIX + name
+        data[name] = records.fallback_value(name, value, redactor)
+    for key, value in current().items():  # the bound fields, as the full way adds them
+        if key in record.__dict__:
+            continue
+        name = key
         while name in data:
             name = EXTRA_PREFIX + name
         data[name] = records.fallback_value(name, value, redactor)

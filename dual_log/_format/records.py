@@ -55,6 +55,16 @@ _BARE = re.compile(r'^[^\s"=\\]+$')
 _KEY_UNSAFE = re.compile(r"[^\w.-]")
 # LogRecord has no __new__ of its own: a copy is made without running __init__.
 _new = object.__new__
+# The attributes LogRecord.__init__ sets, in the order it sets them: in a record's dict
+# they come first, and its extras after them (see extra_keys).
+_OWN = list(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
+_OWN_SIZE = len(_OWN)
+# Text of an int that str() refuses (sys.set_int_max_str_digits, 4300 digits by default)
+# starts past this many bits: such an int goes the careful way.
+INT_TEXT_BITS = 14_000
+# Extra keys as written on a text line, by key: an application uses a handful of them.
+_NAMES: dict[str, str] = {}
+_NAMES_KEPT = 1024
 
 
 def _escape_one(match: re.Match[str]) -> str:
@@ -131,6 +141,19 @@ def render_message(record: logging.LogRecord) -> str:
         )
 
 
+def extra_keys(fields: dict[Any, Any]) -> list[Any]:
+    """The keys of a record's dict that are not a LogRecord's own attributes, in order.
+
+    ``LogRecord.__init__`` sets its attributes first and ``makeRecord`` adds the extras
+    after them: when the dict starts with exactly those attributes, only what follows is
+    looked at (one C-level comparison instead of a lookup per attribute).
+    """
+    keys = list(fields)
+    if keys[:_OWN_SIZE] == _OWN:
+        del keys[:_OWN_SIZE]
+    return [key for key in keys if key not in STANDARD]
+
+
 def text_fields(fields: dict[Any, Any], bound: Mapping[str, Any]) -> str:
     """A record's extras, then the fields bound to it that no extra overrides, as logfmt
     ``key=value`` pairs for the end of a text line (framework extras left out).
@@ -139,22 +162,33 @@ def text_fields(fields: dict[Any, Any], bound: Mapping[str, Any]) -> str:
     one with a space, a quote, ``=`` or a backslash is quoted, and anything that could
     break the line is escaped.
     """
-    skip = FRAMEWORK_EXTRAS
-    logger = fields.get("name")
-    if isinstance(logger, str) and logger.startswith("django.db.backends"):
-        skip = skip | LOGGER_EXTRAS["django.db.backends"]
-    pairs = [
-        _pair(key, value)
-        for key, value in fields.items()
-        if key not in STANDARD and key not in skip and str(key)[:1] != "_"
-    ]
-    pairs += [_pair(key, value) for key, value in bound.items() if key not in fields]
+    pairs = []
+    keys = extra_keys(fields)
+    if keys:
+        skip = FRAMEWORK_EXTRAS
+        logger = fields.get("name")
+        if isinstance(logger, str) and logger.startswith("django.db.backends"):
+            skip = skip | LOGGER_EXTRAS["django.db.backends"]
+        pairs = [
+            _pair(key, fields[key])
+            for key in keys
+            if key not in skip and (key if key.__class__ is str else str(key))[:1] != "_"
+        ]
+    if bound:
+        pairs += [_pair(key, value) for key, value in bound.items() if key not in fields]
     return " ".join(pairs)
 
 
 def _pair(key: object, value: object) -> str:
-    name = key if key.__class__ is str else safe_repr(key)
-    name = _KEY_UNSAFE.sub("_", escape_text(name)) or "_"
+    name = _NAMES.get(key) if isinstance(key, str) and key.__class__ is str else None
+    if name is None:
+        name = key if key.__class__ is str else safe_repr(key)
+        name = _KEY_UNSAFE.sub("_", escape_text(name)) or "_"
+        if isinstance(key, str) and key.__class__ is str and len(_NAMES) < _NAMES_KEPT:
+            _NAMES[key] = name
+    kind = value.__class__
+    if kind is int and isinstance(value, int) and value.bit_length() < INT_TEXT_BITS:
+        return f"{name}={int.__repr__(value)}"
     if value is None:
         text = "null"
     elif value is True or value is False:
@@ -163,7 +197,7 @@ def _pair(key: object, value: object) -> str:
         text = value
     else:
         text = safe_str(value)
-    if text.isprintable() and _BARE.match(text):
+    if text.isprintable() and _BARE.match(text):  # printable: no white space but " "
         return f"{name}={text}"
     quoted = escape_text(text.replace("\\", "\\\\").replace('"', '\\"'))
     return f'{name}="{quoted}"'

@@ -69,11 +69,12 @@ class StdoutHandler(logging.Handler):
     def handle(self, record: logging.LogRecord) -> bool:
         """Filter ``record`` and emit it under the handler's lock, as ``logging`` does;
         at interpreter exit the wait for that lock is bounded (see ``LATE_WAIT``)."""
-        result = self.filter(record)
-        if not result:
-            return False
-        if isinstance(result, logging.LogRecord):  # Python 3.12: a filter may replace it
-            record = result
+        if self.filters:
+            result = self.filter(record)
+            if not result:
+                return False
+            if isinstance(result, logging.LogRecord):  # Python 3.12: a filter may replace it
+                record = result
         lock = self.lock
         if lock is None:
             self.emit(record)

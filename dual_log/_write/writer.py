@@ -52,6 +52,13 @@ if TYPE_CHECKING:
 # is written within seconds, long enough that a dead one costs almost nothing.
 FIRST_RETRY = 0.25
 LAST_RETRY = 5.0
+# The most lines one write takes. The writer thread holds the GIL while it moves, joins
+# and frees its lines, from one system call to the next, and a log call that wants the
+# GIL meanwhile waits that long: with batches of 8,192 lines or more (half the default
+# queue is 25,000) a log call now and then waited over a millisecond; with 4,096, about
+# none did, and smaller ones made more calls wait a little (docs/PERFORMANCE.md, "Tail
+# latency"). A wake-up writes what waits in as many batches as it takes.
+MAX_BATCH = 4096
 # How long close() waits for a start of the writer thread under way (see close()).
 _START_WAIT = 1.0
 _STOP = object()
@@ -86,7 +93,7 @@ class Writer:
     ) -> None:
         self.file = file
         self.size = size
-        self.batch = max(1, size // 2)
+        self.batch = max(1, min(size // 2, MAX_BATCH))
         self.timeout = timeout
         self.interval = interval
         self.wake_bytes = max(1, wake_bytes)
@@ -286,12 +293,13 @@ class Writer:
         self._flush_asked = False
 
     def _drain(self, *, force: bool, late: bool = False) -> bool | None:
-        """Take waiting lines behind the held ones, up to half the queue, and write them.
+        """Take waiting lines behind the held ones, up to a batch, and write them.
 
         One batch, one lock, one write: every system call is a moment when the writer
         thread must win the GIL back from a busy application, so the fewer, the cheaper
-        logging is for it. Half the queue, so that through a fault the newest records
-        still have room beside the held ones.
+        logging is for it; but not more than ``MAX_BATCH`` lines, so that the stretches
+        in between stay short. At most half the queue, so that through a fault the
+        newest records still have room beside the held ones.
 
         Through a fault, held lines are tried again when the backoff allows, or at once
         with ``force``, at the stop marker, or for a flush (whoever flushes asks for a
@@ -313,7 +321,8 @@ class Writer:
         # Only this thread removes lines, but a full queue may drop one meanwhile. Flush
         # and stop markers come along, and are sorted out below.
         with contextlib.suppress(IndexError):
-            count = min(len(lines), self.batch - start)
+            # Once closed, everything: the stop marker may be behind a full held batch.
+            count = len(lines) if self._closed else min(len(lines), self.batch - start)
             held.extend(starmap(lines.popleft, repeat((), count)))  # type: ignore[arg-type]
         taken = len(held) - start
         # All of held, not only what came now: an earlier pass may have been cut short

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import json
 import logging
 from pathlib import Path
@@ -49,7 +50,55 @@ RECORDS = [
     pytest.param(lambda: _record("x", **{"extra.level": "mine", "level": "forged"}), id="prefix"),
     pytest.param(lambda: _with_key(_record("hello"), 5, "9"), id="int-key"),
     pytest.param(lambda: _record({"event": "paid", "level": "x"}), id="dict-message"),
+    pytest.param(
+        lambda: _record("request %s done", ("r1",), user_id=4217, route="/cart"), id="web"
+    ),
+    pytest.param(
+        lambda: _record("x", s='say "hi"\\ \t\x00\x1f\x7f', e="", sp="a b", eq="a=b"), id="escapes"
+    ),
+    pytest.param(
+        lambda: _record(
+            "x", **{"caf\u00e9": "\u00fcber \u4e2d\u6587 \U0001f600", "k\u2028": "\u2028"}
+        ),
+        id="non-ascii",
+    ),
+    pytest.param(
+        lambda: _record("x", neg=-7, zero=0, f=-0.0, tiny=1e-300, huge=1e300, no=False),
+        id="numbers",
+    ),
+    pytest.param(lambda: _record("x", n=10**5000), id="int-too-long-for-str"),
+    pytest.param(
+        lambda: _record("x", flag=_Bool(1), count=_Int(3), label=_Str("s")), id="subclasses"
+    ),
+    pytest.param(lambda: _record("x", logger="forged", time="then"), id="reserved-names"),
+    pytest.param(lambda: _record("x", request="GET /", ok=1), id="tidied-name"),
+    pytest.param(lambda: _record("x", ok=1, items=[1, 2], when=(1, 2)), id="container-later"),
+    pytest.param(lambda: _record("x", ok=1, d=decimal.Decimal("1.5")), id="decimal-later"),
+    pytest.param(lambda: _moved_key(_record("x", rid="r-1")), id="own-key-moved"),
 ]
+
+
+class _Int(int):
+    """An int subclass: its text may differ from int's, so the full way writes it."""
+
+    def __repr__(self) -> str:
+        return "Int!"
+
+
+class _Str(str):
+    """A str subclass."""
+
+
+class _Bool(int):
+    """Not a bool, though it looks like one."""
+
+
+def _moved_key(record: logging.LogRecord) -> logging.LogRecord:
+    # A filter that deletes one of the record's own attributes and sets it again: the dict
+    # no longer starts with the record's own attributes, in their order.
+    lineno = record.__dict__.pop("lineno")
+    record.__dict__["lineno"] = lineno
+    return record
 
 
 def _with_key(record: logging.LogRecord, key: object, value: object) -> logging.LogRecord:
@@ -59,7 +108,20 @@ def _with_key(record: logging.LogRecord, key: object, value: object) -> logging.
 
 # Which of the records above the JSON shortcut writes (the rest go the full way): so the
 # equality below is between two ways indeed.
-SHORTCUT = {"args", "plain", "scalars", "bad-args", "control", "unicode", "extra-over-static"}
+SHORTCUT = {
+    "args",
+    "plain",
+    "scalars",
+    "bad-args",
+    "control",
+    "unicode",
+    "extra-over-static",
+    "web",
+    "escapes",
+    "non-ascii",
+    "numbers",
+    "own-key-moved",
+}
 
 
 @pytest.mark.parametrize("make", RECORDS)

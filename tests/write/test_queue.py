@@ -248,3 +248,17 @@ def test_a_signal_during_close_leaves_the_stop_to_the_writer(
     records, torn = read_records(log_path)
     assert torn == []
     assert [int(r["message"].split()[1]) for r in records] == list(range(-1, 101))
+
+
+def test_close_on_a_failing_file_with_a_full_batch_held_stops_the_writer(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A file failing since its first record, with a full batch held: close() reaches the
+    writer's stop at once (no wait for its timeout) and gives the held records up, counted."""
+    handler = dual_log.FileHandler(tmp_path / "missing" / "app.log", queue_size=40)
+    for n in range(100):
+        handler.handle(_record(n))
+    handler.close()
+    assert "did not finish" not in capfd.readouterr().err
+    stats = handler.stats()
+    assert (stats["dropped"], stats["lost"], stats["pending"]) == (60, 40, 0)
