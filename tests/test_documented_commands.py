@@ -246,15 +246,15 @@ def test_flyctl_and_docker_lines_are_marked(block: Block) -> None:
 
 
 def test_commands_not_run_here_are_marked_in_the_docs() -> None:
-    """Lists what the docs mark as needing a deployed app, flyctl or Docker: those blocks
-    and lines are not run here (their dual-log options are still checked above)."""
+    """What the docs mark as needing a deployed app, flyctl or Docker says what it needs:
+    those blocks and lines are not run here (their dual-log options are still checked)."""
     listed = [f"{b.name} (needs {b.needs})" for b in SHELL_BLOCKS if b.needs]
     for block in SHELL_BLOCKS:
         if not block.needs:
             listed += [f"{block.name}: {ln} (needs {m})" for ln, m in shell_lines(block) if m]
     assert len(listed) >= 15
     assert any("log_capture/README.md" in item for item in listed)
-    pytest.skip("not run here, as the docs mark them:\n" + "\n".join(listed))
+    assert all(item.endswith(")") and "(needs " in item for item in listed), listed
 
 
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b.lang == "python"], ids=lambda b: b.name)
@@ -466,8 +466,12 @@ def test_the_block_runs_as_written(block: Block, sandbox: Path) -> None:
         if line.startswith("dual-log cat /logs "):
             assert len(done.stdout.splitlines()) >= 40, line
     if not ran:
-        reasons = sorted({r for _, r in runnable(block) if r})
-        pytest.skip(f"nothing here runs: {'; '.join(reasons)}")
+        # Nothing of this block runs here: each line says which test runs it instead,
+        # and that test must exist.
+        for _, reason in runnable(block):
+            assert reason, block.name
+            for named in re.findall(r"tests/[\w/]+\.py", reason):
+                assert (ROOT / named).is_file(), f"{block.name}: {reason}"
 
 
 def test_gunicorn_and_uvicorn_lines_are_among_those_run() -> None:
