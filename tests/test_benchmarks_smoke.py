@@ -12,6 +12,8 @@ import pytest
 from benchmarks import _configs
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.paced  # the benchmark scripts run on one Python, as their docs say
+
 if TYPE_CHECKING:
     from pathlib import Path
 

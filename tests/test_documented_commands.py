@@ -42,6 +42,8 @@ from dual_log._capture import _options as capture_options
 from tests.conftest import ROOT
 from tests.helpers.cli import start_writer, write_machine
 
+pytestmark = pytest.mark.paced  # the docs' text is the same on every Python: checked on one
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # the same parser, before it joined the standard library

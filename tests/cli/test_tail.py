@@ -144,6 +144,7 @@ def _paced(log: Path, follower: subprocess.Popen[bytes], *options: str) -> list[
     return seen
 
 
+@pytest.mark.paced  # 10 s at 1,000 records/s
 def test_follow_from_before_the_file_exists_prints_every_record_once_in_time_order(
     tmp_path: Path,
 ) -> None:
@@ -167,6 +168,7 @@ def test_follow_from_before_the_file_exists_prints_every_record_once_in_time_ord
     assert said.splitlines() == [f"dual-log: {log} is not there yet; waiting for it"]
 
 
+@pytest.mark.paced  # 10 s at 1,000 records/s
 def test_files_rotated_past_keep_before_they_could_be_read_are_counted(tmp_path: Path) -> None:
     """With 4 KiB files and keep 3 at 1,000 records/s, one batch of a writer rotates several
     files past keep under its lock: tail -f prints every record still to be had, once, and
