@@ -63,13 +63,7 @@ def main(argv: list[str]) -> int:
         if pid == 0:
             _log(tag, count, threads)
             dual.close()
-            print(
-                json.dumps(
-                    {"pid": os.getpid(), "written": dual.file_written, "missed": dual.file_missed}
-                ),
-                file=sys.stderr,
-                flush=True,
-            )
+            _report(dual)
             os._exit(0)
         children.append(pid)
     _log(tag, count, threads)
@@ -78,12 +72,15 @@ def main(argv: list[str]) -> int:
         _, code = os.waitpid(pid, 0)
         status |= code
     dual.close()
-    print(
-        json.dumps({"pid": os.getpid(), "written": dual.file_written, "missed": dual.file_missed}),
-        file=sys.stderr,
-        flush=True,
-    )
+    _report(dual)
     return 1 if status else 0
+
+
+def _report(dual: dual_log.DualLog) -> None:
+    """This process's counters as one JSON line on stderr, in one write: the processes
+    share stderr, and print() writes the text and its line break apart."""
+    line = {"pid": os.getpid(), "written": dual.file_written, "missed": dual.file_missed}
+    os.write(2, (json.dumps(line) + "\n").encode())
 
 
 if __name__ == "__main__":
