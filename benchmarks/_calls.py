@@ -21,18 +21,16 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 
-from benchmarks import _configs
+from benchmarks import _child, _configs
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 300.0
 ARG = "7f3a9c"
 EXTRA = {"user_id": 4217, "route": "/cart"}
@@ -87,25 +85,13 @@ def _one(key: str, n: int, block: int, warmup: int, scratch: str, name: str) -> 
     folder = os.path.join(scratch, name)
     os.mkdir(folder)
     result = os.path.join(scratch, name + ".json")
-    command = [sys.executable, "-m", "benchmarks._calls", key, folder]
-    command += [str(n), str(block), str(warmup), result]
-    completed = subprocess.run(
-        command,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,  # a real sink, never a terminal
-        stderr=subprocess.PIPE,
+    out = _child.measure(
+        "benchmarks._calls",
+        [key, folder, str(n), str(block), str(warmup), result],
+        what=f"calls run of {key}",
+        result=result,
         timeout=TIMEOUT,
-        check=False,
     )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"calls run of {key} failed ({completed.returncode}): "
-            + completed.stderr.decode(errors="replace")[-2000:]
-        )
-    with open(result, encoding="utf-8") as data:
-        out: dict[str, Any] = json.load(data)
-    out["stderr"] = completed.stderr.decode(errors="replace").strip()
     out["file_lines"] = _configs.count_lines(folder)
     return out
 

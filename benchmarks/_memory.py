@@ -17,14 +17,12 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 from typing import Any
 
-from benchmarks import _calls
+from benchmarks import _calls, _child
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 900.0
 CONFIGS = {
     "stdout": "stdout only (StreamHandler)",
@@ -67,24 +65,13 @@ def _one(key: str, n: int, scratch: str, name: str) -> dict[str, Any]:
     folder = os.path.join(scratch, name)
     os.mkdir(folder)
     result = os.path.join(scratch, name + ".json")
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks._memory", key, folder, str(n), result],
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    return _child.measure(
+        "benchmarks._memory",
+        [key, folder, str(n), result],
+        what=f"memory run of {key}",
+        result=result,
         timeout=TIMEOUT,
-        check=False,
     )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"memory run of {key} failed ({completed.returncode}): "
-            + completed.stderr.decode(errors="replace")[-2000:]
-        )
-    with open(result, encoding="utf-8") as data:
-        out: dict[str, Any] = json.load(data)
-    out["stderr"] = completed.stderr.decode(errors="replace").strip()
-    return out
 
 
 def table(result: dict[str, Any]) -> str:

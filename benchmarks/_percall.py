@@ -18,17 +18,13 @@ Ratios divide a configuration's median by the stdout-only median of the same run
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from typing import Any
 
-from benchmarks import _configs
+from benchmarks import _child, _configs
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 300.0
 
 
@@ -50,25 +46,13 @@ def _one(key: str, n: int, warmup: int, scratch: str, name: str) -> dict[str, An
     folder = os.path.join(scratch, name)
     os.mkdir(folder)
     result = os.path.join(scratch, name + ".json")
-    command = [sys.executable, "-m", "benchmarks._worker", "percall", key, folder]
-    command += [str(n), str(warmup), result]
-    completed = subprocess.run(
-        command,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,  # a real sink, never a terminal
-        stderr=subprocess.PIPE,
+    out = _child.measure(
+        "benchmarks._worker",
+        ["percall", key, folder, str(n), str(warmup), result],
+        what=f"per-call run of {key}",
+        result=result,
         timeout=TIMEOUT,
-        check=False,
     )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"per-call run of {key} failed ({completed.returncode}): "
-            + completed.stderr.decode(errors="replace")[-2000:]
-        )
-    with open(result, encoding="utf-8") as data:
-        out: dict[str, Any] = json.load(data)
-    out["stderr"] = completed.stderr.decode(errors="replace")
     config = _configs.BY_KEY[key]
     if config.file_format is not None:
         out["file_lines"] = _configs.count_lines(folder)
@@ -126,24 +110,13 @@ def breakdown(*, n: int, rounds: int, warmup: int, progress: Any = None) -> dict
                 folder = os.path.join(scratch, name)
                 os.mkdir(folder)
                 result = os.path.join(scratch, name + ".json")
-                command = [sys.executable, "-m", "benchmarks._worker", "breakdown", stage]
-                command += [folder, str(n), str(warmup), result]
-                completed = subprocess.run(
-                    command,
-                    cwd=ROOT,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
+                out = _child.measure(
+                    "benchmarks._worker",
+                    ["breakdown", stage, folder, str(n), str(warmup), result],
+                    what=f"breakdown stage {stage}",
+                    result=result,
                     timeout=TIMEOUT,
-                    check=False,
                 )
-                if completed.returncode != 0:
-                    raise RuntimeError(
-                        f"breakdown stage {stage} failed: "
-                        + completed.stderr.decode(errors="replace")[-2000:]
-                    )
-                with open(result, encoding="utf-8") as data:
-                    out = json.load(data)
                 cpu[stage].append(out["calls_cpu_s"] / out["n"] * 1e6)
                 if progress:
                     progress(f"breakdown round {round_no + 1}/{rounds}: {stage}")

@@ -22,9 +22,8 @@ import tempfile
 from array import array
 from typing import Any
 
-from benchmarks import _calls
+from benchmarks import _calls, _child
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 600.0
 CONFIGS = {"stdout": "stdout only (StreamHandler)", "dual_log": "dual_log default"}
 SINKS = {"devnull": "/dev/null", "pipe": "a pipe, drained by a reader process"}
@@ -63,7 +62,6 @@ def _one(key: str, sink: str, n: int, warmup: int, scratch: str, name: str) -> d
     folder = os.path.join(scratch, name)
     os.mkdir(folder)
     result = os.path.join(scratch, name + ".json")
-    command = [sys.executable, "-m", "benchmarks._tail", key, folder, str(n), str(warmup), result]
     reader = None
     if sink == "pipe":
         read_end, write_end = os.pipe()
@@ -73,28 +71,18 @@ def _one(key: str, sink: str, n: int, warmup: int, scratch: str, name: str) -> d
     else:
         stdout = subprocess.DEVNULL
     try:
-        completed = subprocess.run(
-            command,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=subprocess.PIPE,
+        return _child.measure(
+            "benchmarks._tail",
+            [key, folder, str(n), str(warmup), result],
+            what=f"tail run of {key} on {sink}",
+            result=result,
             timeout=TIMEOUT,
-            check=False,
+            stdout=stdout,
         )
     finally:
         if reader is not None:
             os.close(stdout)
             reader.wait(TIMEOUT)
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"tail run of {key} on {sink} failed ({completed.returncode}): "
-            + completed.stderr.decode(errors="replace")[-2000:]
-        )
-    with open(result, encoding="utf-8") as data:
-        out: dict[str, Any] = json.load(data)
-    out["stderr"] = completed.stderr.decode(errors="replace").strip()
-    return out
 
 
 def table(result: dict[str, Any]) -> str:
