@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import ROOT
+from tests.helpers.group import run_group
 from tests.helpers.logfiles import files, read_records
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def test_every_round_keeps_every_record_once(
     tmp_path: Path, cpu_burner: None, scenario: str, queue: str
 ) -> None:
     """10 rounds of 4 processes x 300 records, a rotation every ~50: 0 lost, doubled or torn."""
-    proc = subprocess.run(
+    proc = run_group(
         [
             sys.executable,
             "-m",
@@ -83,8 +84,6 @@ def test_every_round_keeps_every_record_once(
             *OPTIONS,
         ],
         cwd=ROOT,
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.helpers.group import run_group
 from tests.helpers.logfiles import files, read_records
 
 WRITER = [sys.executable, "-m", "tests.helpers.writer"]
@@ -66,7 +67,7 @@ def test_fork_after_setup_like_gunicorn_preload(log_path: Path, queue: str) -> N
     """Handlers used before fork() work in 3 children and the parent: none lost or doubled."""
     count = 5_000
     pre = 2_000
-    proc = subprocess.run(
+    proc = run_group(
         [
             *WRITER,
             str(log_path),
@@ -83,8 +84,6 @@ def test_fork_after_setup_like_gunicorn_preload(log_path: Path, queue: str) -> N
             "2",
         ],
         cwd=ROOT,
-        capture_output=True,
-        text=True,
         timeout=240,
     )
     assert proc.returncode == 0, proc.stderr
