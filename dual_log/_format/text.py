@@ -114,7 +114,12 @@ class TextFormatter(logging.Formatter):
             message = records.render_message(record)
             if not message.isprintable():
                 message = records.escape_text(message)
-            line = f"{utc_text(record.created)} {record.levelname} {record.name} {message}"
+            level, name = record.levelname, record.name
+            if not (level.isprintable() and name.isprintable()):
+                # A logger or level name may come from input too (a tenant, a queue name):
+                # a line break in it must not start a line of its own either.
+                level, name = records.escape_text(level), records.escape_text(name)
+            line = f"{utc_text(record.created)} {level} {name} {message}"
             if self.extras:
                 bound = current()
                 if bound or len(record.__dict__) != _PLAIN_SIZE:
@@ -137,6 +142,10 @@ class TextFormatter(logging.Formatter):
             message = str(copy.msg)
             if self.escape:
                 message = copy.msg = records.escape_text(message)
+                for field in ("name", "levelname", "threadName", "processName"):
+                    value = getattr(copy, field, None)
+                    if isinstance(value, str) and not value.isprintable():
+                        setattr(copy, field, records.escape_text(value))
                 if copy.exc_text:
                     copy.exc_text = "\n".join(
                         records.escape_text(line) for line in copy.exc_text.split("\n")

@@ -147,6 +147,27 @@ def test_crlf_injection_in_message_and_arguments(sinks: Sinks) -> None:
     ]
 
 
+def test_line_breaks_in_a_logger_name_cannot_forge_a_line(sinks: Sinks) -> None:
+    """A logger named from input (a tenant, a queue) with CR/LF in it: one stdout line per
+    record, the break escaped; the file keeps the name as it is."""
+    forged = "tenant\n2026-01-01T00:00:00.000+00:00 INFO auth admin logged in\rX"
+    lines, records = sinks.run(lambda log: log.getChild(forged).warning("hi"))
+    assert len(lines) == 1
+    assert "tenant\\n2026-01-01T00:00:00.000+00:00 INFO auth admin logged in\\rX hi" in lines[0]
+    assert [r["logger"] for r in records] == [f"{sinks.logger.name}.{forged}"]
+
+
+def test_line_breaks_in_fields_of_a_custom_text_format_are_escaped() -> None:
+    """The full way (a format of the user's) escapes the logger's, level's and thread's
+    names as the message, and leaves the record as it was."""
+    formatter = dual_log.TextFormatter("%(levelname)s|%(name)s|%(threadName)s|%(message)s")
+    record = logging.LogRecord("a\nb", logging.INFO, __file__, 1, "m\nn", None, None)
+    record.threadName = "t\r1"
+    before = dict(record.__dict__)
+    assert formatter.format(record) == "INFO|a\\nb|t\\r1|m\\nn"
+    assert record.__dict__ == before
+
+
 def test_percent_formats_with_wrong_arguments(sinks: Sinks) -> None:
     """A message whose % arguments do not fit is written raw with its arguments, marked."""
     lines, records = sinks.run(
