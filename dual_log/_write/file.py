@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 ENCODING = "utf-8"
 # Lone surrogates (bytes that were not UTF-8) become \udcXX escapes instead of an error.
 ERRORS = "backslashreplace"
-_PLAIN = logging.Formatter()
+# For a handler whose formatter was set to None: logging's own default formatter would
+# store the message (and a traceback) on the record that the other sink also receives.
+_FALLBACK = JsonFormatter()
 
 
 class FileHandler(logging.Handler):
@@ -230,7 +232,7 @@ class FileHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         """Format ``record`` now and hand its line to the writer."""
         try:
-            formatter = self.formatter or _PLAIN  # what logging.Handler.format falls back to
+            formatter = self.formatter or _FALLBACK
             try:
                 line = formatter.format(record)
             except RecursionError:

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from typing import TextIO
 
 
+_FALLBACK = TextFormatter()
+
+
 class StdoutHandler(logging.Handler):
     """Writes each record to stdout, synchronously, and survives a closed or broken stdout.
 
@@ -50,6 +53,12 @@ class StdoutHandler(logging.Handler):
         self._later: list[logging.LogRecord] = []
         self._late_said = False
         live.add(self)
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record's line by this handler's formatter, or, when it was set to None, by
+        dual_log's text formatter: logging's own default one would store the message (and
+        a traceback) on the record that the other sink also receives."""
+        return (self.formatter or _FALLBACK).format(record)
 
     def stats(self) -> dict[str, int | bool]:
         """This sink's counters now: ``written``, ``missed``, ``failing`` and ``faults``

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import io
 import json
 import logging
@@ -51,6 +53,68 @@ def test_no_sink_changes_the_record_the_other_receives(
     assert payload == {"password": "hunter2", "user": "ann"}
     assert record.exc_text is None  # no formatter cached a traceback on the shared record
     assert record.getMessage() == "login\nann"
+
+
+@pytest.mark.parametrize(
+    "kind", ["plain", "native extras", "nested extra", "stack", "bound", "exception"]
+)
+def test_the_default_sinks_change_no_record_deeply(
+    logger: logging.Logger, log_path: Path, kind: str
+) -> None:
+    """dual_log.setup()'s own pair, fast paths included: every kind of record comes out of
+    both sinks exactly as it went in, down to the values inside its extras."""
+    dual = dual_log.setup(path=log_path, queue=False)
+    try:
+        nested = {"cfg": {"password": "hunter2", "hosts": ["a", "b"]}, "n": [1, {"k": "v"}]}
+        extras = {
+            "plain": None,
+            "native extras": {"user_id": 4217, "route": "/cart", "ok": True, "ratio": 0.5},
+            "nested extra": nested,
+            "stack": None,
+            "bound": None,
+            "exception": {"user_id": 1},
+        }[kind]
+        record = logger.makeRecord(
+            logger.name, logging.INFO, __file__, 1, "request %s done", ("abc",),
+            _exc_info() if kind == "exception" else None, extra=extras,
+            sinfo="Stack (most recent call last):\n  here" if kind == "stack" else None,
+        )  # fmt: skip
+        before = {k: v if k == "exc_info" else copy.deepcopy(v) for k, v in record.__dict__.items()}
+        with dual_log.context(request_id="r-1") if kind == "bound" else contextlib.nullcontext():
+            for handler in dual.handlers:  # the pair alone: pytest's own handler sets .message
+                handler.handle(record)
+        assert dual.flush()
+        after = record.__dict__
+        assert after.keys() == before.keys()
+        for key, value in before.items():
+            if key == "exc_info":  # the same exception, compared by identity
+                assert after[key] is record.exc_info
+            else:
+                assert after[key] == value, key
+    finally:
+        dual.close()
+    assert len(read_records(log_path)[0]) == 1
+
+
+def test_a_sink_whose_formatter_was_set_to_none_changes_no_record(
+    logger: logging.Logger, log_path: Path
+) -> None:
+    """setFormatter(None) on either handler: dual_log's own formatter writes the line, not
+    logging's default one, which would store the message and traceback on the record."""
+    out = io.StringIO()
+    stdout = dual_log.StdoutHandler(out)
+    file = dual_log.FileHandler(log_path, queue=False)
+    for handler in (stdout, file):
+        handler.setFormatter(None)
+    record = _record(logger, "m %s", "a", exc_info=_exc_info())
+    before = dict(record.__dict__)
+    for handler in (stdout, file):
+        handler.handle(record)
+    file.close()
+    assert record.__dict__ == before
+    assert out.getvalue().splitlines()[0].endswith(" m a")
+    records, _ = read_records(log_path)
+    assert [r["message"] for r in records] == ["m a"]
 
 
 def test_what_one_sink_adds_never_reaches_the_other(logger: logging.Logger, log_path: Path) -> None:
