@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -261,3 +262,24 @@ def test_without_fcntl_stdout_works_and_the_file_sink_says_why_it_is_off(
     assert "is off: it needs POSIX file locks (fcntl)" in said[0]
     assert done.stderr.splitlines()[-1] == "1"  # the one record it was given, counted
     assert not path.exists()
+
+
+def test_setup_again_and_close_leave_no_descriptor_open(
+    tmp_path: Path, logger: logging.Logger
+) -> None:
+    """Set up, log, rotate, set up again over it, close: every descriptor the file sink
+    opened (log file, lock file, folder) is closed, and none twice (a second close of a
+    number the process reuses would close someone else's file)."""
+    fds = Path("/proc/self/fd")  # Linux, where the tests run
+    before = set(os.listdir(fds))
+    guard = (tmp_path / "guard").open("w")  # opened after: a double close would hit it
+    path = tmp_path / "logs" / "app.log"
+    for round_ in range(3):
+        dual = dual_log.setup(path=path, create_dirs=True, max_bytes="4KiB", keep=2)
+        for n in range(200):
+            logger.info("round %d record %d", round_, n)
+        assert dual.flush()
+    dual.close()
+    guard.write("still open")
+    guard.close()  # raises if a double close took its descriptor
+    assert set(os.listdir(fds)) == before
